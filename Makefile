@@ -1,0 +1,36 @@
+# The README's commands. Every target sets up .venv/ first when needed.
+.PHONY: run test setup train shell lint types bench soak services clean
+
+run:            ## set up, train when needed, start the Rasa and action servers
+	bash scripts/run.sh
+
+test:           ## set up and run every test (what CI runs)
+	bash scripts/test.sh
+
+setup:          ## create .venv/ with Python 3.10 and the pinned dependencies
+	bash scripts/setup.sh
+
+train: setup    ## train the model when the training data changed
+	bash scripts/train.sh
+
+shell: setup    ## chat in the terminal (uses the action server of `make run`)
+	.venv/bin/rasa shell --model "$$(bash scripts/train.sh | tail -n 1)" --port 5006 \
+	  --endpoints endpoints.yml
+
+lint: setup     ## ruff
+	.venv/bin/ruff check bot actions tests bench
+
+types: setup    ## mypy
+	.venv/bin/mypy
+
+bench: setup    ## benchmark ours against the stock rasa init configuration
+	.venv/bin/python -m bench.run
+
+soak: setup     ## ten minutes at a steady rate: memory and errors over time
+	.venv/bin/python -m bench.run --soak 600
+
+services:       ## install and start PostgreSQL, Redis and Chromium (Debian packages)
+	bash scripts/services.sh
+
+clean:          ## remove trained models and local data (keeps .venv/)
+	rm -rf models var results

@@ -1,0 +1,1 @@
+"""Benchmark of our configuration against the stock `rasa init` one (see bench/README.md)."""

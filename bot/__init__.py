@@ -1,0 +1,1 @@
+"""Cloud advisor: the domain logic and tooling behind the Rasa assistant."""

@@ -1,0 +1,41 @@
+"""Command line entry point: `python -m bot <command>`.
+
+Each feature package contributes its own subcommands through a `register(subparsers)`
+function, so this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+# Modules that expose `register(subparsers: argparse._SubParsersAction) -> None`.
+# Each registered parser sets `func`, which returns the process exit code.
+COMMAND_MODULES = (
+    "bot.preflight",
+    "bot.evaluation",
+    "bot.advisor.cli",
+    "bot.leads.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not name.startswith(exc.name):
+                raise
+            continue  # feature not installed in this checkout
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code

@@ -1,0 +1,133 @@
+"""The one place where configuration is read.
+
+Every setting comes from an environment variable with a safe default, so that the
+assistant runs on embedded defaults (SQLite, no CRM, no Slack) with nothing set.
+Secrets are never given defaults: a feature that needs one is off until it is set, and
+`Settings.check()` names what is missing when a feature is switched on without it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _split_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the assistant, read once from the environment."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    # The app's own database (leads, outbox). SQLite by default; PostgreSQL in production.
+    database_url: str = ""
+    # Origins allowed to embed the widget and call the server (CORS and socket.io).
+    allowed_origins: tuple[str, ...] = ("http://localhost:5005", "http://127.0.0.1:5005")
+    # Incoming messages larger than this are refused politely instead of parsed.
+    max_message_chars: int = 2000
+
+    # --- advisor ---
+    advisor_rules_path: Path = PROJECT_ROOT / "bot" / "advisor" / "rules.yml"
+
+    # --- leads and CRM ---
+    crm_adapter: str = "none"  # none | hubspot | webhook
+    hubspot_token: str = ""
+    hubspot_base_url: str = "https://api.hubapi.com"
+    crm_webhook_url: str = ""
+    crm_webhook_secret: str = ""
+    crm_timeout_seconds: float = 10.0
+    meeting_link: str = ""
+
+    # --- Slack ---
+    slack_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_base_url: str = "https://slack.com/api"
+    slack_sales_channel: str = ""
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_token or self.slack_signing_secret)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'app.db'}"
+
+    def check(self) -> None:
+        """Fail with a message naming the variable when a switched-on feature lacks a secret."""
+        missing: list[str] = []
+        if self.crm_adapter not in ("none", "hubspot", "webhook"):
+            raise SettingsError(
+                f"CRM_ADAPTER must be one of none, hubspot, webhook; got {self.crm_adapter!r}"
+            )
+        if self.crm_adapter == "hubspot" and not self.hubspot_token:
+            missing.append("HUBSPOT_TOKEN (needed because CRM_ADAPTER=hubspot)")
+        if self.crm_adapter == "webhook":
+            if not self.crm_webhook_url:
+                missing.append("CRM_WEBHOOK_URL (needed because CRM_ADAPTER=webhook)")
+            if not self.crm_webhook_secret:
+                missing.append("CRM_WEBHOOK_SECRET (needed because CRM_ADAPTER=webhook)")
+        if self.slack_enabled:
+            if not self.slack_token:
+                missing.append("SLACK_TOKEN (needed because Slack is configured)")
+            if not self.slack_signing_secret:
+                missing.append("SLACK_SIGNING_SECRET (needed because Slack is configured)")
+        if missing:
+            raise SettingsError("missing settings: " + "; ".join(missing))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (the process environment by default)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("APP_DATA_DIR", "") or DEFAULT_DATA_DIR)
+    origins = _split_list(env.get("ALLOWED_ORIGINS", ""))
+    defaults = Settings()
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL", "").strip(),
+        allowed_origins=origins or defaults.allowed_origins,
+        max_message_chars=_int(env, "MAX_MESSAGE_CHARS", defaults.max_message_chars),
+        advisor_rules_path=Path(env.get("ADVISOR_RULES", "") or defaults.advisor_rules_path),
+        crm_adapter=env.get("CRM_ADAPTER", "none").strip().lower() or "none",
+        hubspot_token=env.get("HUBSPOT_TOKEN", ""),
+        hubspot_base_url=env.get("HUBSPOT_BASE_URL", "") or defaults.hubspot_base_url,
+        crm_webhook_url=env.get("CRM_WEBHOOK_URL", ""),
+        crm_webhook_secret=env.get("CRM_WEBHOOK_SECRET", ""),
+        crm_timeout_seconds=_float(env, "CRM_TIMEOUT_SECONDS", defaults.crm_timeout_seconds),
+        meeting_link=env.get("MEETING_LINK", ""),
+        slack_token=env.get("SLACK_TOKEN", ""),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
+        slack_sales_channel=env.get("SLACK_SALES_CHANNEL", ""),
+    )
