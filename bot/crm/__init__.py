@@ -1,0 +1,1 @@
+"""CRM adapters: where qualified leads go (HubSpot, a signed webhook, or nowhere)."""

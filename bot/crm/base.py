@@ -1,0 +1,92 @@
+"""The CRM boundary: one method, `send`, and the result every adapter reports.
+
+The delivery worker depends on this interface only. Adapters classify what happened
+into three outcomes, so the retry logic lives in one place (the worker), not in each
+adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+DELIVERED = "delivered"  # the CRM holds the lead (new, or an existing record updated)
+RETRY = "retry"  # a temporary failure: timeouts, dropped connections, 5xx, 429
+REJECTED = "rejected"  # the CRM refused it for good (4xx): retrying cannot help
+
+# 4xx statuses that are worth another try: timeouts, "too early", rate limiting.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one send achieved.
+
+    Attributes:
+        outcome: `delivered`, `retry` or `rejected`.
+        status_code: The last HTTP status, None when no answer came.
+        detail: A short human-readable account (stored with the attempt).
+        retry_after: Seconds the server asked us to wait (`Retry-After`), if any.
+        reference: The CRM's id for the record, when it told us.
+    """
+
+    outcome: str
+    status_code: int | None = None
+    detail: str = ""
+    retry_after: float | None = None
+    reference: str | None = None
+
+
+class CrmClient(Protocol):
+    """Anything that can hand a lead payload to a CRM."""
+
+    name: str
+
+    def send(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
+        """Send one lead. Must not raise for network or HTTP errors: report them.
+
+        Args:
+            payload: The lead document (see `bot.leads.model.build_crm_payload`).
+            idempotency_key: The same for every attempt at the same lead.
+        """
+        ...
+
+
+def classify_status(
+    status: int, retry_after_header: str | None = None, detail: str = ""
+) -> DeliveryResult:
+    """Map an HTTP status to an outcome (2xx delivered; 408/425/429/5xx retry; 4xx rejected)."""
+    if 200 <= status < 300:
+        return DeliveryResult(DELIVERED, status, detail or f"HTTP {status}")
+    retry_after = parse_retry_after(retry_after_header)
+    if status in RETRYABLE_4XX or status >= 500:
+        return DeliveryResult(RETRY, status, detail or f"HTTP {status}", retry_after)
+    return DeliveryResult(REJECTED, status, detail or f"HTTP {status}")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a `Retry-After` header: delta-seconds or an HTTP date; None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def short(text: str, limit: int = 300) -> str:
+    """Trim a response body for the attempt log."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Sales pre-qualification: lead capture, scoring, storage and CRM delivery."""

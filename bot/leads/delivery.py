@@ -1,0 +1,227 @@
+"""The delivery worker's one pass: send what is due in the outbox to the CRM.
+
+Each row goes through claim -> send -> record, each step its own short transaction:
+
+- claim: a conditional UPDATE takes a lease on the row (and counts the attempt); a
+  worker killed after this point leaves the lease to run out, and the row is retried.
+- send: the CRM client is called with the lead's idempotency key, which is the same on
+  every attempt; the CRM (or receiver) keeps one record per key or per email, so a
+  worker killed between the send and the record cannot leave a second copy there.
+- record: delivered; or back to pending after a capped, jittered exponential backoff
+  (at least `Retry-After` when the CRM said so); or dead with the reason once the retry
+  budget is spent or the CRM refused the lead for good. The attempt row says which.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from bot.crm.base import DELIVERED, REJECTED, CrmClient, DeliveryResult
+from bot.leads.model import utc_now
+from bot.leads.outbox import (
+    ATTEMPT_DEAD,
+    ATTEMPT_DELIVERED,
+    ATTEMPT_RETRY,
+    OutboxEntry,
+    RetryPolicy,
+)
+from bot.leads.unit_of_work import SqlUnitOfWork
+
+logger = logging.getLogger(__name__)
+
+# Called at "after_claim" (committed, not yet sent) and "after_send" (sent, not yet
+# recorded): the SIGKILL tests pause the worker there.
+Checkpoint = Callable[[str, OutboxEntry], None]
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass did."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_claims: int = 0  # rows another worker claimed first
+    outcomes: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+    def add(self, other: DeliveryReport) -> None:
+        self.delivered += other.delivered
+        self.retried += other.retried
+        self.dead += other.dead
+        self.lost_claims += other.lost_claims
+        self.outcomes.extend(other.outcomes)
+
+
+def new_worker_id() -> str:
+    """A name for this worker, unique across hosts and restarts (kept on the lease)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker runs.
+
+    Attributes:
+        worker_id: This worker's name on the leases (unique per process by default).
+        lease_seconds: How long a claim lasts; must outlast one send with its timeouts.
+        batch_size: How many due rows one pass looks at.
+        clock: The current UTC time (a controllable clock in tests).
+        checkpoint: Test hook called after the claim and after the send.
+    """
+
+    worker_id: str = field(default_factory=lambda: new_worker_id())
+    lease_seconds: float = 120.0
+    batch_size: int = 20
+    clock: Callable[[], datetime] = utc_now
+    checkpoint: Checkpoint | None = None
+
+
+def deliver_pending(
+    engine: Engine,
+    client: CrmClient,
+    policy: RetryPolicy,
+    options: WorkerOptions | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Send up to `options.batch_size` due outbox rows to the CRM, one at a time.
+
+    Args:
+        engine: The leads database.
+        client: The CRM adapter.
+        policy: Retry budget and backoff.
+        options: Worker name, lease, batch size, clock and test hook.
+        rng: Source of jitter.
+
+    Returns:
+        Counts of what happened to the rows this pass touched.
+    """
+    options = options or WorkerOptions()
+    worker, clock, checkpoint = options.worker_id, options.clock, options.checkpoint
+    lease = timedelta(seconds=options.lease_seconds)
+    rng = rng or random.Random()
+    report = DeliveryReport()
+    with SqlUnitOfWork(engine) as uow:
+        due = uow.outbox.due_ids(clock(), options.batch_size)
+    for outbox_id in due:
+        claimed = _claim(engine, outbox_id, worker, lease, clock)
+        if claimed is None:
+            report.lost_claims += 1
+            continue
+        entry, attempt_id = claimed
+        if checkpoint:
+            checkpoint("after_claim", entry)
+        try:
+            result = client.send(json.loads(entry.payload), entry.idempotency_key)
+        except Exception as exc:  # a bug in an adapter must not stop the other leads
+            logger.exception("CRM client raised on outbox row %s", entry.id)
+            result = DeliveryResult("retry", None, f"client error: {exc!r}")
+        if checkpoint:
+            checkpoint("after_send", entry)
+        outcome = _record(engine, entry, attempt_id, result, worker, policy, clock, rng)
+        report.outcomes.append((entry.id, outcome))
+        if outcome == ATTEMPT_DELIVERED:
+            report.delivered += 1
+        elif outcome == ATTEMPT_DEAD:
+            report.dead += 1
+        else:
+            report.retried += 1
+    return report
+
+
+def _claim(
+    engine: Engine,
+    outbox_id: int,
+    worker: str,
+    lease: timedelta,
+    clock: Callable[[], datetime],
+) -> tuple[OutboxEntry, int] | None:
+    with SqlUnitOfWork(engine) as uow:
+        now = clock()
+        if not uow.outbox.try_claim(outbox_id, worker, now, lease):
+            return None
+        entry = uow.outbox.get(outbox_id)
+        assert entry is not None
+        attempt_id = uow.outbox.start_attempt(entry, worker, now)
+        uow.commit()
+    return entry, attempt_id
+
+
+def _record(
+    engine: Engine,
+    entry: OutboxEntry,
+    attempt_id: int,
+    result: DeliveryResult,
+    worker: str,
+    policy: RetryPolicy,
+    clock: Callable[[], datetime],
+    rng: random.Random,
+) -> str:
+    with SqlUnitOfWork(engine) as uow:
+        now = clock()
+        if result.outcome == DELIVERED:
+            uow.outbox.mark_delivered(entry.id, result.reference, now)
+            outcome, detail = ATTEMPT_DELIVERED, result.detail
+        elif result.outcome == REJECTED:
+            reason = f"rejected by the CRM: {result.detail}"
+            uow.outbox.mark_dead(entry.id, worker, reason, now)
+            outcome, detail = ATTEMPT_DEAD, reason
+        elif policy.budget_spent(entry.attempts):
+            reason = f"retry budget spent after {entry.attempts} attempts: {result.detail}"
+            uow.outbox.mark_dead(entry.id, worker, reason, now)
+            outcome, detail = ATTEMPT_DEAD, reason
+        else:
+            delay = policy.delay_after(entry.attempts, result.retry_after, rng)
+            uow.outbox.schedule_retry(
+                entry.id, worker, now + timedelta(seconds=delay), result.detail, now
+            )
+            outcome = ATTEMPT_RETRY
+            detail = f"{result.detail}; next try in {delay:.1f}s"
+        uow.outbox.finish_attempt(attempt_id, outcome, result.status_code, detail, now)
+        uow.commit()
+    if outcome == ATTEMPT_DEAD:
+        logger.warning("lead outbox row %s is a dead letter: %s", entry.id, detail)
+    return outcome
+
+
+def deliver_until_idle(
+    engine: Engine,
+    client: CrmClient,
+    policy: RetryPolicy,
+    options: WorkerOptions | None = None,
+    *,
+    max_seconds: float,
+    sleep: Callable[[float], None],
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Run passes until nothing is pending (or `max_seconds` pass); for the CLI and tests.
+
+    Between passes it waits briefly while rows are pending but not yet due (in backoff).
+    """
+    options = options or WorkerOptions()
+    total = DeliveryReport()
+    deadline = options.clock() + timedelta(seconds=max_seconds)
+    while options.clock() < deadline:
+        report = deliver_pending(engine, client, policy, options, rng)
+        total.add(report)
+        if report.attempted or report.lost_claims:
+            continue
+        with SqlUnitOfWork(engine) as uow:
+            pending = uow.outbox.status_counts()["pending"]
+        if not pending:
+            break
+        sleep(0.05)
+    return total
