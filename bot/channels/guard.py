@@ -1,0 +1,238 @@
+"""Channel-level guards applied to every incoming message, whatever the channel.
+
+Pure standard-library code, so it is unit-tested without a server: the channels call
+`MessageGuard.check()` before a message reaches NLU, and `restrict_payload()` before a
+`/intent{...}` payload can set slots.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.settings import Settings
+
+# Kept from the C0/C1 control range because they carry meaning in a chat message.
+_KEPT_CONTROLS = frozenset("\n\t")
+# A widget session id is a uuid4 in hex; anything else is replaced by a fresh one so a
+# client cannot join another channel's conversation (a Slack user id, a REST sender).
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+# Rasa reads `/intent`, `/intent@0.9` and `/intent{"entity": "value"}` as a given intent.
+_PAYLOAD_PREFIX = re.compile(r"^\s*/([^{@\s]+)")
+
+DEFAULT_RATE_LIMITED_TEXT = (
+    "You're sending messages faster than I can read them. Please wait a few seconds "
+    "and try again."
+)
+DEFAULT_TOO_LONG_TEXT = (
+    "That message is too long for me to read ({max_chars} characters at most). Could "
+    "you send the key points in a shorter message?"
+)
+
+
+class Verdict(str, Enum):
+    """What the guard decided about one incoming message."""
+
+    ACCEPTED = "accepted"
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """The verdict on a message, with its cleaned text when accepted."""
+
+    verdict: Verdict
+    text: str = ""
+    retry_after_seconds: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        """True when the message may go on to the assistant."""
+        return self.verdict is Verdict.ACCEPTED
+
+
+def clean_text(raw: str) -> str:
+    """Remove what NLU and the stores should never see, keep what a person wrote.
+
+    Control characters (except newline and tab) are dropped, Windows line ends become
+    newlines and unpaired surrogates (which JSON can smuggle in and which cannot be
+    stored as UTF-8) become U+FFFD. Emoji and right-to-left text are left untouched.
+
+    Args:
+        raw: the message as received.
+
+    Returns:
+        The cleaned message, stripped of surrounding whitespace.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    kept: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in _KEPT_CONTROLS:
+            continue
+        kept.append("\ufffd" if category == "Cs" else char)
+    return "".join(kept).strip()
+
+
+class SlidingWindowRateLimiter:
+    """At most `max_messages` per key in any `window_seconds`; in memory, per process.
+
+    Each Rasa replica keeps its own windows: behind a load balancer that spreads one
+    conversation over N replicas the effective limit is up to N times higher, which is
+    acceptable for a guard against floods (the lock store still serialises the turns).
+    """
+
+    def __init__(
+        self,
+        max_messages: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        """Create a limiter.
+
+        Args:
+            max_messages: messages allowed per window; 0 or less switches the limit off.
+            window_seconds: length of the sliding window.
+            clock: monotonic time source (injected by tests).
+            max_keys: conversations tracked before idle ones are pruned.
+        """
+        self.max_messages = max_messages
+        self.window_seconds = window_seconds
+        self._clock = clock
+        self._max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+        # Sanic handlers run on one loop, but the limiter is also used from threads in
+        # tests and tools; a lock keeps it correct in both.
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """False when the limit is switched off."""
+        return self.max_messages > 0 and self.window_seconds > 0
+
+    def hit(self, key: str) -> float:
+        """Record a message for `key`.
+
+        Returns:
+            0.0 when the message is allowed, otherwise the seconds until it would be.
+        """
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self._max_keys:
+                    self._prune(now)
+                hits = self._hits[key] = deque()
+            while hits and now - hits[0] >= self.window_seconds:
+                hits.popleft()
+            if len(hits) >= self.max_messages:
+                return max(hits[0] + self.window_seconds - now, 0.001)
+            hits.append(now)
+            return 0.0
+
+    def _prune(self, now: float) -> None:
+        idle = [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window_seconds]
+        for key in idle:
+            del self._hits[key]
+        if len(self._hits) >= self._max_keys:
+            # Still full of active keys: forget the oldest half rather than grow forever.
+            by_age = sorted(self._hits, key=lambda k: self._hits[k][-1])
+            for key in by_age[: len(by_age) // 2]:
+                del self._hits[key]
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+
+class MessageGuard:
+    """Size limit, rate limit and clean-up for incoming messages."""
+
+    def __init__(self, max_chars: int, limiter: SlidingWindowRateLimiter) -> None:
+        """Create a guard.
+
+        Args:
+            max_chars: longest accepted message (after clean-up), in characters.
+            limiter: the per-conversation rate limiter.
+        """
+        self.max_chars = max_chars
+        self.limiter = limiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MessageGuard:
+        """Build the guard configured by `settings`."""
+        return cls(
+            settings.max_message_chars,
+            SlidingWindowRateLimiter(
+                settings.rate_limit_messages, settings.rate_limit_window_seconds
+            ),
+        )
+
+    def check(self, conversation_id: str, raw: str) -> GuardResult:
+        """Decide whether the message `raw` of conversation `conversation_id` goes on.
+
+        Empty messages are rejected without counting; every other message counts
+        towards the rate limit, so a flood of over-long messages is limited too.
+        """
+        text = clean_text(raw)
+        if not text:
+            return GuardResult(Verdict.EMPTY)
+        wait = self.limiter.hit(conversation_id)
+        if wait > 0:
+            return GuardResult(Verdict.RATE_LIMITED, retry_after_seconds=wait)
+        if len(text) > self.max_chars:
+            return GuardResult(Verdict.TOO_LONG)
+        return GuardResult(Verdict.ACCEPTED, text)
+
+
+def is_valid_session_id(session_id: object) -> bool:
+    """True for a widget session id (32 lowercase hex digits, as `uuid4().hex`)."""
+    return isinstance(session_id, str) and bool(_SESSION_ID.match(session_id))
+
+
+def restrict_payload(text: str, offered_payloads: Collection[str]) -> str:
+    """Keep a `/intent{...}` payload only if the bot offered it as a button.
+
+    Anyone can type `/inform{"email": "x@y.z"}` and Rasa would set the entity (and so
+    the slot) without NLU. A payload the bot just offered as a button is passed as is;
+    any other payload keeps its intent but loses its entities and confidence, so it
+    can never set a slot the conversation did not ask for.
+
+    Args:
+        text: the cleaned message.
+        offered_payloads: payloads of the buttons in the bot's latest turn.
+
+    Returns:
+        The message to hand to Rasa.
+    """
+    if text in offered_payloads:
+        return text
+    match = _PAYLOAD_PREFIX.match(text)
+    if match is None:
+        return text
+    return "/" + match.group(1)
+
+
+def refusal_text(verdict: Verdict, max_chars: int, template: str | None = None) -> str:
+    """The polite answer to a refused message.
+
+    Args:
+        verdict: why the message was refused (`TOO_LONG` or `RATE_LIMITED`).
+        max_chars: the size limit, substituted for `{max_chars}`.
+        template: the domain's response text, if the domain has one.
+    """
+    if template is None:
+        template = (
+            DEFAULT_TOO_LONG_TEXT if verdict is Verdict.TOO_LONG else DEFAULT_RATE_LIMITED_TEXT
+        )
+    return template.replace("{max_chars}", str(max_chars))

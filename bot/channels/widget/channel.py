@@ -1,0 +1,460 @@
+"""The website widget's Rasa input channel: socket.io endpoint, static files, history.
+
+Routes, under `/webhooks/widget/` (the channel's name is `widget`):
+
+- `GET  /`                     health check;
+- `GET  /static/<file>`        `widget.js`, `widget.css`, `socket.io.min.js`;
+- `GET  /demo`                 a demo product page with the widget embedded;
+- `GET  /history?session_id=`  the visible messages of a widget conversation;
+- socket.io on `/socket.io/`   (the path is configurable with `socketio_path`).
+
+Socket events (compatible with Rasa's socket.io channel): the client emits
+`session_request {session_id}` and receives `session_confirm <session_id>`; it emits
+`user_uttered {message, session_id, metadata?}`; the server emits `bot_uttered` (one
+message, see `bot_message_payload`), `bot_typing {typing: bool}` around each turn and
+`user_echo {text}` to the conversation's other tabs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sanic_cors.core import SANIC_CORS_EVALUATED
+from socketio import AsyncServer
+
+from bot.channels.conversation import (
+    bot_message_payload,
+    conversation_history,
+    refusal_for,
+    screen_message,
+)
+from bot.channels.guard import MessageGuard, Verdict, is_valid_session_id
+from bot.channels.origins import OriginPolicy
+from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Served files and their content types; nothing else in the folder is reachable.
+STATIC_FILES = {
+    "widget.js": "application/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+    "demo.css": "text/css; charset=utf-8",
+    "socket.io.min.js": "application/javascript; charset=utf-8",
+}
+DEMO_FILE = "demo.html"
+# Client metadata kept on the user's message (stored in the tracker): an allow-list,
+# so a client cannot fill the tracker store with whatever it likes.
+_METADATA_LIMITS = {"display_text": 200}
+# Raw socket.io packets above this are dropped by engine.io before we see them; anything
+# between max_message_chars and this gets the polite refusal.
+_MAX_PACKET_BYTES = 256 * 1024
+_ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _StaticFile:
+    body: bytes
+    content_type: str
+
+
+def _load_static() -> dict[str, _StaticFile]:
+    files = {
+        name: _StaticFile((STATIC_DIR / name).read_bytes(), ctype)
+        for name, ctype in STATIC_FILES.items()
+    }
+    files[DEMO_FILE] = _StaticFile(
+        (STATIC_DIR / DEMO_FILE).read_bytes(), "text/html; charset=utf-8"
+    )
+    return files
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """CSP source expressions (`'sha256-…'`) for the inline scripts of a page."""
+    hashes = []
+    for script in _INLINE_SCRIPT.findall(html):
+        digest = hashlib.sha256(script.encode("utf-8")).digest()
+        hashes.append("'sha256-" + base64.b64encode(digest).decode("ascii") + "'")
+    return hashes
+
+
+def clean_metadata(raw: Any) -> dict[str, str]:
+    """The allowed part of a client's message metadata."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    if not isinstance(raw, Mapping):
+        return {}
+    kept: dict[str, str] = {}
+    for key, limit in _METADATA_LIMITS.items():
+        value = raw.get(key)
+        if isinstance(value, str):
+            kept[key] = value[:limit]
+    return kept
+
+
+def mark_cors_handled(request: Request) -> None:
+    """Tell Sanic-CORS (`rasa run --cors ...`) that this response has its CORS headers.
+
+    Without it a response would carry `Access-Control-Allow-Origin` twice (ours and
+    Sanic-CORS's), which browsers reject.
+    """
+    setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+
+
+class WidgetOutput(SocketIOOutput):
+    """Sends each bot message to the widget as one `bot_uttered` event.
+
+    Rasa's socket.io output splits a message into text, buttons and custom parts and
+    cannot send a custom payload at all (it passes the payload's keys as arguments to
+    `emit`); the widget gets the whole message instead and draws it in one bubble.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel name stored on the conversation's events."""
+        return "widget"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Send one bot message (text, buttons, custom payload, image) to the room."""
+        payload = bot_message_payload(message)
+        if any(key in payload for key in ("text", "buttons", "custom", "image")):
+            await self.sio.emit(self.bot_message_evt, payload, room=recipient_id)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Send a text message."""
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Send a text message with quick-reply buttons."""
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Send a custom payload (the advisor's scorecard, an input hint)."""
+        await self.send_response(recipient_id, {"custom": json_message})
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Send an image by URL."""
+        await self.send_response(recipient_id, {"image": image})
+
+
+class _WidgetBlueprint(SocketBlueprint):
+    """Remembers the Sanic app, whose context holds the agent, for the socket handlers."""
+
+    def __init__(self, channel: WidgetInput, sio: AsyncServer, socketio_path: str) -> None:
+        super().__init__(sio, socketio_path, "widget_webhook", __name__)
+        self.ctx.channel = channel  # Sanic allows new attributes on `ctx` only
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        self.ctx.channel.app = app
+        socket_prefix = str(self.ctx.socketio_path).rstrip("/")
+
+        async def cors_done_by_engineio(request: Request) -> None:
+            if request.path.startswith(socket_prefix):
+                mark_cors_handled(request)
+
+        # The socket.io route is the app's, not this blueprint's: an app middleware.
+        app.register_middleware(cors_done_by_engineio, "request")
+        super().register(app, options)
+
+
+class WidgetInput(SocketIOInput):
+    """socket.io input channel for the website widget, with guards and history.
+
+    Differences from Rasa's `SocketIOInput`: session persistence is on and the session
+    id must be a uuid4 hex that the connection asked for; origins are checked against
+    `Settings.allowed_origins` (plus the server's own origin); messages pass the
+    size/rate guard; the static widget, the demo page and a history endpoint are served.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name, which is also its URL prefix under `/webhooks/`."""
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Build the channel from its `credentials.yml` section (every key optional)."""
+        credentials = credentials or {}
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            namespace=credentials.get("namespace"),
+            session_persistence=True,
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            jwt_key=credentials.get("jwt_key"),
+            jwt_method=credentials.get("jwt_method", "HS256"),
+            metadata_key=credentials.get("metadata_key", "metadata"),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: str | None = None,
+        session_persistence: bool = True,
+        socketio_path: str | None = "/socket.io",
+        jwt_key: str | None = None,
+        jwt_method: str | None = "HS256",
+        metadata_key: str | None = "metadata",
+        settings: Settings | None = None,
+    ) -> None:
+        """Create the channel; `settings` defaults to the environment's."""
+        super().__init__(
+            user_message_evt,
+            bot_message_evt,
+            namespace,
+            True,  # a widget conversation must survive reloads and new tabs
+            socketio_path,
+            jwt_key,
+            jwt_method,
+            metadata_key,
+        )
+        self.settings = settings or load_settings()
+        self.guard = MessageGuard.from_settings(self.settings)
+        self.origins = OriginPolicy(self.settings.allowed_origins)
+        self.app: Sanic | None = None
+        # socket id -> conversation id, set by `session_request` only.
+        self._sessions: dict[str, str] = {}
+        # Conversations with a turn in progress (and how many): their newest messages
+        # are not in the tracker store yet, which the history tells the widget.
+        self._busy: dict[str, int] = {}
+        self._static = _load_static()
+        demo_html = self._static[DEMO_FILE].body.decode("utf-8")
+        self._demo_script_hashes = inline_script_hashes(demo_html)
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """The output channel for messages sent outside a turn (reminders, API)."""
+        if self.sio is None:
+            return None
+        return WidgetOutput(self.sio, self.bot_message_evt)
+
+    def _agent(self) -> Any:
+        return getattr(getattr(self.app, "ctx", None), "agent", None)
+
+    def _cors_headers(self, request: Request) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        own = f"{request.scheme}://{request.host}"
+        if origin and self.origins.allows(origin, own):
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {"Vary": "Origin"}
+
+    def _demo_csp(self, request: Request) -> str:
+        host = request.host
+        scripts = " ".join(["'self'", *self._demo_script_hashes])
+        return (
+            "default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws://{host} wss://{host}; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The Sanic blueprint with the socket.io server, static files and history."""
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origins.allows_environ,
+            max_http_buffer_size=_MAX_PACKET_BYTES,
+        )
+        self.sio = sio
+        webhook = _WidgetBlueprint(self, sio, self.socketio_path or "/socket.io")
+        self._add_http_routes(webhook)
+        self._add_socket_handlers(sio, on_new_message)
+        return webhook
+
+    def _add_http_routes(self, webhook: Blueprint) -> None:
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        async def static_file(request: Request, filename: str) -> HTTPResponse:
+            served = self._static.get(filename) if filename in STATIC_FILES else None
+            if served is None:
+                return response.text("not found", status=HTTPStatus.NOT_FOUND)
+            return response.raw(
+                served.body,
+                content_type=served.content_type,
+                headers={
+                    "Cache-Control": "public, max-age=300",
+                    "X-Content-Type-Options": "nosniff",
+                    # Any page may embed the script; that is what it is for.
+                    "Cross-Origin-Resource-Policy": "cross-origin",
+                },
+            )
+
+        async def demo(request: Request) -> HTTPResponse:
+            page = self._static[DEMO_FILE]
+            return response.raw(
+                page.body,
+                content_type=page.content_type,
+                headers={
+                    "Content-Security-Policy": self._demo_csp(request),
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                    "Cache-Control": "no-cache",
+                },
+            )
+
+        async def history(request: Request) -> HTTPResponse:
+            headers = self._cors_headers(request)
+            headers["Cache-Control"] = "no-store"
+            mark_cors_handled(request)
+            session_id = request.args.get("session_id", "")
+            if not is_valid_session_id(session_id):
+                return response.json(
+                    {"error": "session_id must be 32 lowercase hex digits"},
+                    status=HTTPStatus.BAD_REQUEST,
+                    headers=headers,
+                )
+            messages = await conversation_history(self._agent(), session_id)
+            return response.json(
+                {
+                    "session_id": session_id,
+                    "max_message_chars": self.guard.max_chars,
+                    "busy": session_id in self._busy,
+                    "messages": messages,
+                },
+                headers=headers,
+            )
+
+        # add_route rather than decorators: Sanic's decorators are untyped.
+        webhook.add_route(health, "/", methods=["GET"])
+        webhook.add_route(static_file, "/static/<filename>", methods=["GET"])
+        webhook.add_route(demo, "/demo", methods=["GET"])
+        webhook.add_route(history, "/history", methods=["GET"])
+
+    def _add_socket_handlers(
+        self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        namespace = self.namespace
+
+        async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
+            if not self.jwt_key:
+                return True
+            token = (auth or {}).get("token")
+            payload = (
+                rasa.core.channels.channel.decode_bearer_token(
+                    token, self.jwt_key, self.jwt_algorithm
+                )
+                if token
+                else None
+            )
+            return bool(payload)
+
+        async def disconnect(sid: str, *_: Any) -> None:
+            self._sessions.pop(sid, None)
+
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, Mapping) else None
+            session_id = requested if isinstance(requested, str) and is_valid_session_id(
+                requested) else uuid.uuid4().hex
+            previous = self._sessions.get(sid)
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            await sio.enter_room(sid, session_id, namespace=namespace)
+            self._sessions[sid] = session_id
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        async def handle_message(sid: str, data: Any) -> None:
+            session_id = self._sessions.get(sid)
+            if session_id is None or not isinstance(data, Mapping):
+                # A message before `session_request`, or not an object: there is no
+                # conversation to answer in.
+                logger.info("widget: message ignored, no session for this connection")
+                return
+            raw = data.get("message")
+            if not isinstance(raw, str):
+                return
+            await self._handle_text(
+                sio, on_new_message, sid, session_id, raw, data.get(self.metadata_key or "")
+            )
+
+        sio.on("connect", handler=connect, namespace=namespace)
+        sio.on("disconnect", handler=disconnect, namespace=namespace)
+        sio.on("session_request", handler=session_request, namespace=namespace)
+        sio.on(self.user_message_evt, handler=handle_message, namespace=namespace)
+
+    async def _handle_text(
+        self,
+        sio: AsyncServer,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sid: str,
+        session_id: str,
+        raw: str,
+        raw_metadata: Any,
+    ) -> None:
+        namespace = self.namespace
+        output = WidgetOutput(sio, self.bot_message_evt)
+        result, text = await screen_message(self._agent(), self.guard, session_id, raw)
+        if result.verdict is Verdict.EMPTY:
+            return
+        if not result.accepted:
+            logger.info("widget: message refused (%s)", result.verdict.value)
+            notice = refusal_for(self._agent(), self.guard, result.verdict)
+            await sio.emit(
+                self.bot_message_evt,
+                {"sender": "bot", "text": notice, "notice": result.verdict.value},
+                room=sid,
+                namespace=namespace,
+            )
+            return
+        metadata = clean_metadata(raw_metadata)
+        echo = metadata.get("display_text") or text
+        await sio.emit("user_echo", {"text": echo}, room=session_id, skip_sid=sid,
+                       namespace=namespace)
+        await sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=namespace)
+        self._busy[session_id] = self._busy.get(session_id, 0) + 1
+        try:
+            await on_new_message(
+                UserMessage(
+                    text,
+                    output,
+                    session_id,
+                    input_channel=self.name(),
+                    metadata=metadata or None,
+                )
+            )
+        except Exception:
+            # The content stays out of the log: it may hold an email address or a name.
+            logger.exception("widget: failed to handle a message")
+            await sio.emit(
+                self.bot_message_evt,
+                {"sender": "bot", "text": _ERROR_TEXT, "notice": "error"},
+                room=session_id,
+                namespace=namespace,
+            )
+        finally:
+            if self._busy.get(session_id, 0) <= 1:
+                self._busy.pop(session_id, None)
+            else:
+                self._busy[session_id] -= 1
+            await sio.emit("bot_typing", {"typing": False}, room=session_id,
+                           namespace=namespace)
+

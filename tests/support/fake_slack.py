@@ -1,0 +1,135 @@
+"""A stand-in for Slack's Web API: a real HTTP server on 127.0.0.1 that records calls.
+
+    with FakeSlack() as slack:            # listens on a free loopback port
+        ... SLACK_API_BASE_URL=slack.base_url ...
+        slack.wait_for(lambda calls: len(calls) >= 1, timeout=10)
+        slack.calls("chat.postMessage")   # [{"channel": ..., "text": ..., ...}, ...]
+
+It answers like Slack (`{"ok": true, "ts": ...}`), accepts JSON and form bodies, checks
+the bearer token, and can be told to answer the next calls with an error
+(`slack.fail_next(...)`), to test retries and refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class ApiCall:
+    """One recorded Web API call."""
+
+    method: str
+    args: dict[str, Any]
+    token: str
+    ts: str = ""  # the message timestamp the fake answered with
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """The fake Web API server; use it as a context manager."""
+
+    def __init__(self, token: str = "xoxb-test-token", host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.token = token
+        self._calls: list[ApiCall] = []
+        self._failures: list[tuple[int, dict[str, Any]]] = []
+        self._lock = threading.Condition()
+        self._ts = 1_700_000_000.000100
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def log_message(self, *_: Any) -> None:  # keep test output quiet
+                return
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL to configure (`SLACK_API_BASE_URL`)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, status: int = 200, body: dict[str, Any] | None = None) -> None:
+        """Answer the next call with `status` and `body` (default `ok: false`)."""
+        with self._lock:
+            self._failures.append((status, body or {"ok": False, "error": "internal_error"}))
+
+    def calls(self, method: str | None = None) -> list[ApiCall]:
+        """The recorded calls, optionally of one method only, oldest first."""
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def posts(self, **match: Any) -> list[dict[str, Any]]:
+        """Arguments of `chat.postMessage` calls whose arguments include `match`."""
+        return [c.args for c in self.calls("chat.postMessage")
+                if all(c.args.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, predicate: Callable[[list[ApiCall]], bool], timeout: float) -> bool:
+        """Wait until `predicate(all calls)` holds; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not predicate(list(self._calls)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        method = request.path.rsplit("/", 1)[-1]
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0]
+        args: dict[str, Any]
+        if content_type == "application/json":
+            args = json.loads(raw or b"{}")
+        else:
+            args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            for key in ("blocks", "attachments"):
+                if isinstance(args.get(key), str):
+                    args[key] = json.loads(args[key])
+        auth = request.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+            if failure is None and token == self.token:
+                self._ts += 0.0001
+                ts = f"{self._ts:.6f}"
+                self._calls.append(ApiCall(method, args, token, ts))
+                self._lock.notify_all()
+            ts = f"{self._ts:.6f}"
+        if failure is not None:
+            status, body = failure
+        elif token != self.token:
+            status, body = 200, {"ok": False, "error": "invalid_auth"}
+        else:
+            status, body = 200, {"ok": True, "channel": args.get("channel"), "ts": ts,
+                                 "message": {"text": args.get("text"), "ts": ts}}
+        payload = json.dumps(body).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json; charset=utf-8")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
