@@ -1,0 +1,316 @@
+"""Actions of the workload advisor: the form's validation and questions, the result.
+
+Thin by design: they read slots, call `bot.advisor`, utter responses and return events.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.advisor.answers import (
+    NOT_SURE,
+    apply_correction,
+    default_description,
+    describe_answers,
+    normalise_answer,
+    profile_from_answers,
+    remaining_questions,
+)
+from bot.advisor.engine import recommend
+from bot.advisor.profile import FIELD_ORDER
+from bot.advisor.report import chat_fields, scorecard
+from bot.advisor.rules import Rules, load_rules
+from bot.settings import load_settings
+
+FORM_NAME = "advisor_form"
+# Intents whose message may be a free-text answer to the current question. Questions
+# (FAQ intents), greetings or "talk to sales" are not answers: the form is rejected so
+# that the rules answer them, and then it resumes.
+ANSWER_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "out_of_scope"})
+# After this many answers that were not understood the question is explained with
+# buttons; one more miss and the default is assumed, so the form never loops.
+TRIES_BEFORE_EXPLAINING = 2
+RETRIES_SLOT = "advisor_retries"
+
+
+@lru_cache(maxsize=1)
+def advisor_rules() -> Rules:
+    """The decision rules, loaded on first use (not at import time)."""
+    return load_rules(load_settings().advisor_rules_path)
+
+
+def profile_slots_set_by_latest_message(tracker: Tracker) -> list[str]:
+    """Profile slots filled since the visitor's latest message (from its entities)."""
+    names: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in FIELD_ORDER:
+            names.append(str(event["name"]))
+    return list(dict.fromkeys(reversed(names)))
+
+
+def _retries(tracker: Tracker) -> dict[str, int]:
+    value = tracker.get_slot(RETRIES_SLOT)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+class ValidateAdvisorForm(FormValidationAction):
+    """Normalise each answer, count misses, and stop asking once nothing can change."""
+
+    def name(self) -> str:
+        return "validate_advisor_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)
+        if tracker.get_slot("requested_slot") is None:
+            # Nothing asked yet, so the form is being activated: say what the opening
+            # message already told us, so the visitor sees why some questions are skipped.
+            noted = describe_answers(tracker.slots, advisor_rules())
+            if noted:
+                dispatcher.utter_message(response="utter_advisor_noted", noted="; ".join(noted))
+        return events
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        still_useful = remaining_questions(tracker.slots, domain_slots, advisor_rules())
+        if still_useful:
+            return domain_slots
+        # Nothing left can change the outcome: keep only what is answered, so the form ends.
+        return [slot for slot in domain_slots if tracker.slots.get(slot) is not None]
+
+    def _free_text_answer(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        """The latest message as a candidate answer to `slot`, if it is being asked."""
+        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+            return {}
+        # The raw top intent: `get_intent_of_latest_message` would skip `nlu_fallback`,
+        # but an unclear message is exactly the answer whose misses we must count.
+        if (tracker.latest_message.get("intent") or {}).get("name") not in ANSWER_INTENTS:
+            return {}
+        if profile_slots_set_by_latest_message(tracker):
+            # The message answered something else (e.g. named the OS): no miss to count.
+            return {}
+        text = (tracker.latest_message.get("text") or "").strip()
+        if not text or text.startswith("/"):
+            return {}
+        return {slot: text}
+
+    def _validate(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        answer = normalise_answer(slot, value)
+        if answer is None:
+            # An entity can be a fragment ("code" of "strangers' code"): read the whole
+            # message for this question before calling it a miss.
+            answer = normalise_answer(slot, tracker.latest_message.get("text") or "")
+        retries = _retries(tracker)
+        if answer is not None:
+            retries.pop(slot, None)
+            return {slot: [answer] if slot == "os_mix" else answer, RETRIES_SLOT: retries}
+        if slot != tracker.get_slot("requested_slot"):
+            return {slot: None}  # an entity for another question that made no sense
+        retries[slot] = retries.get(slot, 0) + 1
+        if retries[slot] > TRIES_BEFORE_EXPLAINING:
+            retries.pop(slot)
+            dispatcher.utter_message(
+                response="utter_advisor_assumed",
+                assumption=default_description(slot, advisor_rules()),
+            )
+            return {slot: NOT_SURE, RETRIES_SLOT: retries}
+        return {slot: None, RETRIES_SLOT: retries}
+
+    # Rasa SDK finds these by name (extract_<slot>, validate_<slot>).
+    def extract_isolation(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("isolation", t)
+
+    def extract_os_mix(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("os_mix", t)
+
+    def extract_density(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("density", t)
+
+    def extract_startup(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("startup", t)
+
+    def extract_stateful(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("stateful", t)
+
+    def extract_legacy(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("legacy", t)
+
+    def extract_team_containers(
+        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._free_text_answer("team_containers", t)
+
+    def validate_isolation(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("isolation", v, d, t)
+
+    def validate_os_mix(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("os_mix", v, d, t)
+
+    def validate_density(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("density", v, d, t)
+
+    def validate_startup(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("startup", v, d, t)
+
+    def validate_stateful(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("stateful", v, d, t)
+
+    def validate_legacy(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("legacy", v, d, t)
+
+    def validate_team_containers(
+        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._validate("team_containers", v, d, t)
+
+
+class _AskAdvisorQuestion(Action):
+    """Ask one form question; after misses, say so, then explain it with buttons."""
+
+    slot_name = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot_name}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        misses = _retries(tracker).get(self.slot_name, 0)
+        if misses >= TRIES_BEFORE_EXPLAINING:
+            dispatcher.utter_message(response=f"utter_explain_{self.slot_name}")
+            return []
+        if misses:
+            dispatcher.utter_message(response="utter_advisor_retry")
+        dispatcher.utter_message(response=f"utter_ask_{self.slot_name}")
+        return []
+
+
+class ActionAskIsolation(_AskAdvisorQuestion):
+    slot_name = "isolation"
+
+
+class ActionAskOsMix(_AskAdvisorQuestion):
+    slot_name = "os_mix"
+
+
+class ActionAskDensity(_AskAdvisorQuestion):
+    slot_name = "density"
+
+
+class ActionAskStartup(_AskAdvisorQuestion):
+    slot_name = "startup"
+
+
+class ActionAskStateful(_AskAdvisorQuestion):
+    slot_name = "stateful"
+
+
+class ActionAskLegacy(_AskAdvisorQuestion):
+    slot_name = "legacy"
+
+
+class ActionAskTeamContainers(_AskAdvisorQuestion):
+    slot_name = "team_containers"
+
+
+class ActionRecommend(Action):
+    """Give the recommendation (again, after a correction) and keep it for the lead."""
+
+    def name(self) -> str:
+        return "action_recommend"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        rules = advisor_rules()
+        answers = {field: tracker.get_slot(field) for field in FIELD_ORDER}
+        events: list[EventType] = []
+        previous = tracker.get_slot("recommendation")
+        if tracker.get_slot("advisor_done") and isinstance(previous, dict):
+            answers, changed = apply_correction(
+                answers,
+                profile_slots_set_by_latest_message(tracker),
+                previous.get("profile") or {},
+                tracker.latest_message.get("text") or "",
+            )
+            if not changed:
+                dispatcher.utter_message(response="utter_advisor_no_change")
+                return []
+            events += [SlotSet(f, [answers[f]] if f == "os_mix" else answers[f]) for f in changed]
+            dispatcher.utter_message(
+                response="utter_advisor_updated",
+                changes="; ".join(describe_answers({f: answers[f] for f in changed}, rules)),
+            )
+        profile, not_sure = profile_from_answers(answers)
+        rec = recommend(profile, rules)
+        dispatcher.utter_message(
+            response="utter_advisor_result",
+            json_message={"scorecard": scorecard(rec)},
+            **chat_fields(rec, not_sure),
+        )
+        kept = {**rec.to_dict(), "not_sure": list(not_sure)}
+        return [
+            *events,
+            SlotSet("recommendation", kept),
+            SlotSet("advisor_done", True),
+            SlotSet(RETRIES_SLOT, None),
+        ]
+
+
+class ActionResetAdvisor(Action):
+    """Forget the last workload's answers before a new recommendation.
+
+    Answers given in the message that starts it again are kept.
+    """
+
+    def name(self) -> str:
+        return "action_reset_advisor"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        fresh = set(profile_slots_set_by_latest_message(tracker))
+        return [
+            *(SlotSet(field, None) for field in FIELD_ORDER if field not in fresh),
+            SlotSet("advisor_done", False),
+            SlotSet(RETRIES_SLOT, None),
+        ]

@@ -1,0 +1,1 @@
+"""The advisor: recommends VMs, containers or a hybrid for a workload, with reasons."""

@@ -1,0 +1,421 @@
+"""Turn the visitor's answers (button payloads, entity values, free text) into profile values.
+
+The chat fills one slot per profile field. Values arrive as canonical words from
+buttons and synonyms (`untrusted`, `true`), as raw entity text (`Ubuntu 22.04`), as
+lists (several OS entities in one message) or as a free-text answer to the question
+being asked. Everything here is pure: the Rasa actions only pass slot values in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from bot.advisor.engine import possible_outcomes, profile_facts
+from bot.advisor.profile import (
+    BOOL_FIELDS,
+    ENUM_FIELDS,
+    FIELD_ORDER,
+    MAX_WORKLOAD_COUNT,
+    WorkloadProfile,
+)
+from bot.advisor.rules import FACT_FIELDS, FACT_ORDER, Rules
+
+NOT_SURE = "not_sure"
+
+_NOT_SURE = re.compile(
+    r"\b(not sure|unsure|no idea|no clue|dunno|idk|don'?t know|do not know|not known|unknown|"
+    r"skip|pass|can'?t say|hard to say|not_sure|whatever you think|you decide)\b"
+)
+_YES = re.compile(r"\b(yes|yeah|yep|yup|true|correct|definitely|we do|it does|of course|sure)\b")
+_NO = re.compile(r"\b(no|nope|nah|false|not really|we don'?t|it doesn'?t|none|never|neither)\b")
+# "no windows", "without a GPU": a negated mention is not a mention.
+_NEGATION = r"\b(?:no|not|without|never|zero|don'?t (?:need|use|have|run))\s+(?:any\s+|a\s+|an\s+)?"
+
+# Keyword patterns per field value, tried in order; the first that matches wins.
+_KEYWORDS: Mapping[str, tuple[tuple[Any, str], ...]] = {
+    "isolation": (
+        (
+            "untrusted",
+            r"untrusted|strangers?'?s?|customers?'? (?:own )?code|customer[- ]supplied|"
+            r"(?:customers?|users?|clients?|students?|tenants?) (?:can )?"
+            r"(?:upload|submit|run|bring|write)|"
+            r"user[- ](?:submitted|provided|supplied|uploaded) code|users?'? code|third[- ]party|"
+            r"multi[- ]?tenant|arbitrary code|other people'?s code|external (?:code|pull requests)|"
+            r"public code|anyone'?s code|plugins? from",
+        ),
+        (
+            "high",
+            r"\bhigh\b|strong|strict|sensitive|confidential|very important|critical|"
+            r"hard isolation|separate tenants|per[- ]tenant",
+        ),
+        (
+            "low",
+            r"\blow\b|low[- ]risk|not important|doesn'?t matter|don'?t care|"
+            r"no isolation|minimal|hobby|personal",
+        ),
+        (
+            "medium",
+            r"medium|moderate|normal|ordinary|standard|usual|average|our own|own code|"
+            r"in[- ]house|internal|we write|only us|just us|our code|our developers|trusted",
+        ),
+    ),
+    "density": (
+        (
+            "high",
+            r"\bhigh\b|many|lots|a lot|hundreds|thousands|dozens|micro-?services|"
+            r"small services|dense|densely|pack|tons",
+        ),
+        (
+            "low",
+            r"\blow\b|few|one or two|a couple|single|one big|big app|large app|monolith|"
+            r"a handful of big|just one|only one",
+        ),
+        ("medium", r"medium|moderate|some|several|handful|mix|average|normal|\bmid\b"),
+    ),
+    "startup": (
+        (
+            "minutes",
+            r"(?:no need|don'?t need|doesn'?t matter|not important|don'?t care|"
+            r"not needed|no rush)|minutes|hours|slow is fine|long[- ]running|always[- ]on|steady",
+        ),
+        (
+            "subsecond",
+            r"sub-?second|under a second|less than a second|below a second|"
+            r"milli-?seconds|\bms\b|instant|immediately|scale to zero|scale-to-zero|cold start|"
+            r"real[- ]?time|very fast",
+        ),
+        ("seconds", r"seconds|quick|fast|rapid|burst|spiky|spikes|autoscal|auto-scal|elastic"),
+    ),
+    "team_containers": (
+        (
+            "none",
+            r"\bnone\b|no experience|no container|no docker|no kubernetes|never used|"
+            r"new to|beginners?|\bzero\b|not really|nothing|no one|nobody|no skills|\bno\b",
+        ),
+        (
+            "strong",
+            r"strong|expert|experienced|in production|in prod|we run kubernetes|"
+            r"we run k8s|a lot|lots|very|platform team|years|advanced|solid",
+        ),
+        (
+            "some",
+            r"\bsome\b|a bit|a little|basic|locally|dabbled|learning|a few|limited|junior|"
+            r"moderate|medium|yes|\bok\b|okay|decent",
+        ),
+    ),
+}
+
+_OS_FAMILIES: Mapping[str, str] = {
+    "windows": r"windows|\bwin ?(?:server|20\d\d|\d\d)\b|\.net framework|\biis\b|"
+    r"active directory|hyper-v",
+    "linux": r"linux|ubuntu|debian|rhel|red ?hat|centos|fedora|suse|sles|alpine|rocky|"
+    r"alma(?:linux)?|amazon linux|oracle linux",
+    "other": r"\bbsd\b|freebsd|openbsd|netbsd|unikernel|solaris|illumos|\baix\b|appliance|"
+    r"pfsense|mac ?os|osx|something else|other kernel|another kernel|other os",
+}
+_BOTH = re.compile(r"\bboth\b|\bmix(?:ed)?\b|\bmixture\b|\band\b.*\band\b")
+
+_BOOL_KEYWORDS: Mapping[str, tuple[str, str]] = {
+    # field: (pattern meaning true, pattern meaning false) - the false one is tried first.
+    "kernel_custom": (
+        r"custom kernel|kernel modules?|nested virtuali[sz]ation|loop devices?|own kernel|"
+        r"specific kernel|kernel version|patched kernel|drivers",
+        r"standard kernel|stock kernel|default kernel|normal kernel",
+    ),
+    "legacy": (
+        r"legacy|lift[- ]and[- ]shift|as[- ]is|old app|mainframe|cobol|can'?t be containeri[sz]ed|"
+        r"cannot be containeri[sz]ed|not containeri[sz]able|vendor",
+        r"cloud[- ]native|greenfield|modern|new app|already containeri[sz]ed|containeri[sz]able|"
+        r"rewritten",
+    ),
+    "stateful": (
+        r"database|\bdbs?\b|postgres|mysql|mariadb|oracle|sql server|mongo|cassandra|"
+        r"elasticsearch|stateful|persistent|local disks?|storage",
+        r"stateless|managed database|managed db|\brds\b|cloud sql|object storage|\bs3\b",
+    ),
+    "gpu": (
+        r"gpus?|cuda|nvidia|graphics cards?|accelerators?",
+        r"cpu only|cpu-only",
+    ),
+}
+
+_COMPLIANCE: Mapping[str, str] = {
+    "pci": r"pci|card ?holder|card data|card payments?|credit cards?",
+    "hipaa": r"hipaa|hippa|health data|patient data|medical records|\bphi\b",
+    "gdpr": r"gdpr",
+    "soc2": r"soc ?2",
+    "iso27001": r"iso ?27001",
+    "fedramp": r"fed ?ramp",
+}
+
+_NUMBER_WORDS: Mapping[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "a dozen": 12, "dozen": 12, "twenty": 20,
+    "fifty": 50, "a hundred": 100, "hundred": 100, "a thousand": 1000, "thousand": 1000,
+}  # fmt: skip
+
+# Workload counts per host that map a number to a density answer.
+_DENSE_AT_LEAST = 20
+_SPARSE_AT_MOST = 3
+
+
+def normalise_answer(field: str, raw: Any) -> Any:
+    """The profile value meant by `raw` for `field`, `NOT_SURE`, or None if not understood.
+
+    Args:
+        field: A profile field name.
+        raw: A slot value: a canonical word, entity text, free text, a list of those,
+            a bool or a number.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, (list, tuple)):
+        return _normalise_many(field, list(raw))
+    if isinstance(raw, bool):
+        return raw if field in BOOL_FIELDS else None
+    if isinstance(raw, (int, float)):
+        if field == "workload_count" and 0 <= raw <= MAX_WORKLOAD_COUNT:
+            return int(raw)
+        if field == "density":
+            return density_from_count(int(raw))
+        return None
+    text = str(raw).strip().lower()
+    if not text:
+        return None
+    if text == NOT_SURE or _NOT_SURE.search(text):
+        return NOT_SURE
+    if field in ENUM_FIELDS and text in ENUM_FIELDS[field]:
+        return text
+    return _parse_text(field, text)
+
+
+def _normalise_many(field: str, values: list[Any]) -> Any:
+    if field == "compliance":
+        names: list[str] = []
+        for value in values:
+            parsed = normalise_answer(field, value)
+            if isinstance(parsed, list):
+                names += [n for n in parsed if n not in names]
+        return names
+    parsed_values = [normalise_answer(field, value) for value in values]
+    known = [value for value in parsed_values if value not in (None, NOT_SURE)]
+    if not known:
+        return NOT_SURE if NOT_SURE in parsed_values else None
+    if field == "os_mix":
+        return combine_os(known)
+    # Several mentions of one field in a message: the last one is the answer.
+    return known[-1]
+
+
+def combine_os(values: Iterable[str]) -> str | None:
+    """One `os_mix` value for several mentioned OS mixes (e.g. Windows and Linux)."""
+    families: set[str] = set()
+    for value in values:
+        families |= {
+            "linux_only": {"linux"},
+            "windows_only": {"windows"},
+            "windows_and_linux": {"windows", "linux"},
+            "other_kernel": {"other"},
+        }.get(value, set())
+    return _os_from_families(families)
+
+
+def _os_from_families(families: Collection[str]) -> str | None:
+    if "other" in families:
+        return "other_kernel"
+    if {"windows", "linux"} <= set(families):
+        return "windows_and_linux"
+    if "windows" in families:
+        return "windows_only"
+    if "linux" in families:
+        return "linux_only"
+    return None
+
+
+def _os_families(text: str) -> set[str]:
+    families = set()
+    for family, pattern in _OS_FAMILIES.items():
+        if re.search(pattern, text) and not re.search(_NEGATION + f"(?:{pattern})", text):
+            families.add(family)
+    return families
+
+
+def _parse_text(field: str, text: str) -> Any:
+    if field == "os_mix":
+        families = _os_families(text)
+        if not families and _BOTH.search(text):
+            # "both" answers the question "Windows, Linux or both?"
+            families = {"windows", "linux"}
+        return _os_from_families(families)
+    if field in BOOL_FIELDS:
+        return _parse_bool(field, text)
+    if field == "compliance":
+        if re.search(r"\b(none|no|nothing|not regulated|n/a)\b", text):
+            return []
+        return [name for name, pattern in _COMPLIANCE.items() if re.search(pattern, text)] or None
+    if field == "workload_count":
+        return count_from_text(text)
+    if field == "density":
+        count = count_from_text(text)
+        if count is not None and not re.search(r"[a-z]{4,}", re.sub(r"\d", "", text)):
+            return density_from_count(count)
+    for value, pattern in _KEYWORDS.get(field, ()):
+        if re.search(pattern, text):
+            return value
+    if field == "density":
+        count = count_from_text(text)
+        return None if count is None else density_from_count(count)
+    return None
+
+
+def _parse_bool(field: str, text: str) -> bool | None:
+    true_pattern, false_pattern = _BOOL_KEYWORDS[field]
+    if re.search(false_pattern, text) or re.search(_NEGATION + f"(?:{true_pattern})", text):
+        return False
+    if re.search(true_pattern, text):
+        return True
+    if _NO.search(text):
+        return False
+    if _YES.search(text):
+        return True
+    return None
+
+
+def count_from_text(text: str) -> int | None:
+    """The number of workloads in `text` ("about 200", "a dozen"), or None."""
+    digits = re.search(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?![\w.])", text)
+    if digits:
+        count = int(digits.group(1).replace(",", ""))
+        return count if count <= MAX_WORKLOAD_COUNT else None
+    for words, count in _NUMBER_WORDS.items():
+        if re.search(rf"\b{words}s?\b", text):
+            return count * (2 if re.search(rf"\b{words}s\b", text) else 1)
+    return None
+
+
+def density_from_count(count: int) -> str:
+    """A density answer for a number of workloads per host."""
+    if count >= _DENSE_AT_LEAST:
+        return "high"
+    if count <= _SPARSE_AT_MOST:
+        return "low"
+    return "medium"
+
+
+def profile_from_answers(answers: Mapping[str, Any]) -> tuple[WorkloadProfile, tuple[str, ...]]:
+    """Build a profile from slot values.
+
+    Args:
+        answers: Slot name -> slot value for the profile fields (others are ignored).
+
+    Returns:
+        The profile (answers not understood count as unknown) and the fields the
+        visitor answered "not sure".
+    """
+    values: dict[str, Any] = {}
+    not_sure: list[str] = []
+    for field in FIELD_ORDER:
+        value = normalise_answer(field, answers.get(field))
+        if value == NOT_SURE:
+            not_sure.append(field)
+        elif value is not None:
+            values[field] = value
+    return WorkloadProfile(**values), tuple(not_sure)
+
+
+def corrected_os_mix(previous: str | None, mentioned: Any, text: str) -> Any:
+    """The OS mix after a correction such as "actually we also run Windows".
+
+    With "also", "too", "as well"... the new mention is added to what was known;
+    otherwise it replaces it.
+    """
+    new = normalise_answer("os_mix", mentioned)
+    additive = re.search(r"\b(also|too|as well|plus|in addition|additionally|both)\b", text.lower())
+    if previous in ENUM_FIELDS["os_mix"] and isinstance(new, str) and new != NOT_SURE and additive:
+        return combine_os([previous, new])
+    return new
+
+
+def apply_correction(
+    answers: Mapping[str, Any],
+    mentioned: Collection[str],
+    previous_profile: Mapping[str, Any],
+    text: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The answers after a correction made once the recommendation was given.
+
+    Args:
+        answers: Current slot values; the fields in `mentioned` were just set from the
+            visitor's correction, the others keep their earlier answers.
+        mentioned: Profile fields set by the correction message (from its entities).
+        previous_profile: The profile the last recommendation used (its `to_dict()`).
+        text: The correction message, e.g. "Actually we also run Windows".
+
+    Returns:
+        The corrected answers (canonical values for the mentioned fields) and the
+        fields whose value really changed. An entity that makes no sense is read again
+        from the whole message, and failing that the earlier answer is kept.
+    """
+    corrected = dict(answers)
+    changed: list[str] = []
+    for field in mentioned:
+        previous = previous_profile.get(field)
+        if field == "os_mix":
+            value = corrected_os_mix(previous, answers[field], text)
+        else:
+            value = normalise_answer(field, answers[field])
+        if value is None:
+            value = normalise_answer(field, text)
+        if value is None or value == NOT_SURE:
+            value = previous
+        corrected[field] = value
+        if value is not None and value != previous:
+            changed.append(field)
+    return corrected, changed
+
+
+def describe_answers(answers: Mapping[str, Any], rules: Rules) -> list[str]:
+    """Plain-word descriptions of the understood answers, e.g. "everything runs on Linux"."""
+    profile, _ = profile_from_answers(answers)
+    facts, assumed = profile_facts(profile, rules)
+    descriptions = []
+    for fact in FACT_ORDER:
+        if fact in assumed:
+            continue
+        if fact == "estate" and profile.workload_count is not None:
+            descriptions.append(f"about {profile.workload_count} workloads")
+        else:
+            descriptions.append(rules.factors[fact][facts[fact]].label)
+    return descriptions
+
+
+def default_description(field: str, rules: Rules) -> str:
+    """What the advisor assumes when `field` is unknown, in plain words."""
+    fact = next(fact for fact, source in FACT_FIELDS.items() if source == field)
+    return rules.factors[fact][rules.defaults[fact]].label
+
+
+def remaining_questions(
+    answers: Mapping[str, Any], questions: Iterable[str], rules: Rules
+) -> list[str]:
+    """The questions still worth asking, in order.
+
+    Unanswered questions are dropped once no combination of their answers could change
+    the recommendation (e.g. after "we run FreeBSD appliances" nothing else matters).
+
+    Args:
+        answers: Slot values so far (None = not answered yet).
+        questions: The form's questions (profile fields) in asking order.
+        rules: The decision rules.
+    """
+    questions = list(questions)
+    open_fields = [q for q in questions if answers.get(q) is None]
+    if not open_fields:
+        return []
+    profile, _ = profile_from_answers(answers)
+    reachable = possible_outcomes(profile, open_fields, rules)
+    if reachable is not None and len(reachable) <= 1:
+        return []
+    return open_fields

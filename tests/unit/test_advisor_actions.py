@@ -1,0 +1,367 @@
+"""The advisor's actions with real rasa_sdk trackers, a collecting dispatcher and the domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.advisor import (
+    ActionAskStartup,
+    ActionRecommend,
+    ActionResetAdvisor,
+    ValidateAdvisorForm,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def domain() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
+    return data
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def make_tracker(
+    domain: dict[str, Any],
+    *,
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+    set_by_message: dict[str, Any] | None = None,
+    form_active: bool = True,
+) -> Tracker:
+    """A tracker just after the visitor's message `text`.
+
+    `set_by_message` are slots that Rasa filled from the message's entities; they are
+    both in the slots and in the events after the user event, as Rasa sends them.
+    """
+    values = {name: None for name in domain["slots"]}
+    values.update({"advisor_done": False, "requested_slot": None})
+    values.update(slots or {})
+    values.update(set_by_message or {})
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events: list[dict[str, Any]] = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+        *({"event": "slot", "name": k, "value": v} for k, v in (set_by_message or {}).items()),
+    ]
+    active_loop = {"name": "advisor_form"} if form_active else {}
+    return Tracker("visitor", values, latest, events, False, None, active_loop, "action_listen")
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+# --- the form's validation -------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_free_text_answer_is_normalised(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain, slots={"requested_slot": "startup"}, text="they have to be up within seconds"
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["startup"] == "seconds"
+    assert dispatcher.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_not_sure_button_is_kept_as_not_sure(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "isolation"},
+        text='/inform{"isolation":"not_sure"}',
+        set_by_message={"isolation": "not_sure"},
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["isolation"] == "not_sure"
+
+
+@pytest.mark.asyncio
+async def test_several_systems_in_one_message_make_a_mix(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "os_mix"},
+        text="Win Server 2019 and RHEL",
+        set_by_message={"os_mix": ["windows_only", "linux_only"]},
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["os_mix"] == ["windows_and_linux"]
+
+
+@pytest.mark.asyncio
+async def test_a_question_in_the_middle_is_not_taken_as_an_answer(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "startup"},
+        text="what is a container?",
+        intent="ask_container_definition",
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    # No slot candidate at all: Rasa then rejects the form and the FAQ rule answers.
+    assert "startup" not in slot_events(events)
+    assert "advisor_retries" not in slot_events(events)
+
+
+@pytest.mark.asyncio
+async def test_misses_are_counted_then_the_default_is_assumed(
+    domain: dict[str, Any],
+) -> None:
+    retries: dict[str, int] = {}
+    for attempt in (1, 2):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(
+            domain,
+            slots={"requested_slot": "startup", "advisor_retries": retries},
+            text="bananas",
+        )
+        events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
+        assert events["startup"] is None
+        retries = events["advisor_retries"]
+        assert retries == {"startup": attempt}
+        assert dispatcher.messages == []
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        domain, slots={"requested_slot": "startup", "advisor_retries": retries}, text="bananas"
+    )
+    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
+    assert events["startup"] == "not_sure"
+    assert events["advisor_retries"] == {}
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_advisor_assumed"
+    assert message["assumption"] == "instances can take minutes to start"
+
+
+@pytest.mark.asyncio
+async def test_activation_says_what_the_opening_message_told_us(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        text="We run about 200 Linux microservices and customers upload their own code",
+        intent="ask_use_case_recommendation",
+        set_by_message={
+            "os_mix": ["linux_only"],
+            "density": "high",
+            "workload_count": "200",
+            "isolation": "untrusted",
+        },
+    )
+    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
+    assert events["isolation"] == "untrusted" and events["density"] == "high"
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_advisor_noted"
+    assert "everything runs on Linux" in message["noted"]
+    assert "about 200 workloads" in message["noted"]
+
+
+@pytest.mark.asyncio
+async def test_the_form_stops_once_no_answer_can_change_the_result(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "os_mix", "isolation": "medium", "density": "low"},
+        text="FreeBSD appliances",
+        set_by_message={"os_mix": ["other_kernel"]},
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    assert SlotSet("requested_slot", None) in events
+
+
+@pytest.mark.asyncio
+async def test_the_form_goes_on_while_answers_can_still_matter(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "os_mix"},
+        text="linux",
+        set_by_message={"os_mix": ["linux"]},
+    )
+    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)["os_mix"] == ["linux_only"]
+    assert "requested_slot" not in slot_events(events)  # Rasa asks the next question
+
+
+# --- asking ------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("misses", "responses"),
+    [
+        (0, ["utter_ask_startup"]),
+        (1, ["utter_advisor_retry", "utter_ask_startup"]),
+        (2, ["utter_explain_startup"]),
+    ],
+)
+async def test_the_question_becomes_an_explanation_after_two_misses(
+    domain: dict[str, Any], misses: int, responses: list[str]
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        domain, slots={"requested_slot": "startup", "advisor_retries": {"startup": misses}}
+    )
+    assert await ActionAskStartup().run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == responses
+    for response in responses:
+        assert response in domain["responses"]
+
+
+# --- the recommendation ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_recommendation_is_sent_and_kept_for_the_lead(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    answers = {
+        "isolation": "untrusted",
+        "os_mix": ["linux_only"],
+        "density": "high",
+        "startup": "subsecond",
+        "stateful": False,
+        "legacy": "not_sure",
+        "team_containers": "some",
+    }
+    tracker = make_tracker(domain, slots=answers, form_active=False)
+    events = slot_events(await ActionRecommend().run(dispatcher, tracker, domain))
+
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_advisor_result"
+    assert message["title"] == "Hybrid: micro-VMs"
+    assert message["reasons"].count("\n- ") >= 1
+    assert "%" in message["confidence"]
+    assert "a legacy application" not in message["notes"]
+    assert "the applications can be packaged as containers" in message["notes"]
+    scorecard = message["custom"]["scorecard"]
+    assert scorecard["verdict"] == "hybrid" and scorecard["hybrid_kind"] == "microvms"
+    assert any(f["fact"] == "isolation" and f["contribution"] > 0 for f in scorecard["factors"])
+
+    kept = events["recommendation"]
+    assert kept["verdict"] == "hybrid"
+    assert kept["profile"]["isolation"] == "untrusted"
+    assert kept["not_sure"] == ["legacy"]
+    assert events["advisor_done"] is True
+    for key in ("title", "confidence", "reasons", "notes", "offering"):
+        assert "{" + key + "}" in domain["responses"]["utter_advisor_result"][0]["text"]
+
+
+@pytest.mark.asyncio
+async def test_a_correction_after_the_result_changes_the_profile(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    before = {"isolation": "medium", "os_mix": ["linux_only"], "density": "high",
+              "startup": "seconds", "stateful": False, "legacy": False,
+              "team_containers": "strong"}  # fmt: skip
+    first = CollectingDispatcher()
+    done = slot_events(
+        await ActionRecommend().run(
+            first, make_tracker(domain, slots=before, form_active=False), domain
+        )
+    )
+    assert done["recommendation"]["verdict"] == "container"
+
+    tracker = make_tracker(
+        domain,
+        slots={**before, "advisor_done": True, "recommendation": done["recommendation"]},
+        text="Actually we also run Windows",
+        set_by_message={"os_mix": ["windows_only"]},
+        form_active=False,
+    )
+    events = slot_events(await ActionRecommend().run(dispatcher, tracker, domain))
+    assert events["os_mix"] == ["windows_and_linux"]
+    assert events["recommendation"]["profile"]["os_mix"] == "windows_and_linux"
+    assert events["recommendation"]["verdict"] != "container"
+    updated, result = dispatcher.messages
+    assert updated["response"] == "utter_advisor_updated"
+    assert updated["changes"] == "you run both Windows and Linux"
+    assert result["response"] == "utter_advisor_result"
+
+
+@pytest.mark.asyncio
+async def test_a_correction_without_a_recognised_answer_changes_nothing(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"advisor_done": True, "recommendation": {"verdict": "vm", "profile": {}}},
+        text="hmm, something is different",
+        form_active=False,
+    )
+    assert await ActionRecommend().run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_no_change"]
+
+
+@pytest.mark.asyncio
+async def test_starting_again_forgets_old_answers_but_keeps_new_ones(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"advisor_done": True, "isolation": "untrusted", "density": "low"},
+        text="now what about 40 Windows services?",
+        intent="ask_use_case_recommendation",
+        set_by_message={"os_mix": ["windows_only"], "workload_count": "40"},
+        form_active=False,
+    )
+    events = slot_events(await ActionResetAdvisor().run(dispatcher, tracker, domain))
+    assert events["isolation"] is None and events["density"] is None
+    assert "os_mix" not in events and "workload_count" not in events
+    assert events["advisor_done"] is False
+
+
+@pytest.mark.asyncio
+async def test_an_entity_fragment_is_read_again_from_the_whole_message(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={"requested_slot": "isolation"},
+        text="our platform runs strangers' code",
+        set_by_message={"isolation": "code"},
+    )
+    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
+    assert events["isolation"] == "untrusted"
+    assert events["advisor_retries"] == {}
+
+
+@pytest.mark.asyncio
+async def test_restating_an_answer_after_the_result_is_not_a_change(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        domain,
+        slots={
+            "advisor_done": True,
+            "recommendation": {"verdict": "container", "profile": {"os_mix": "linux_only"}},
+            "isolation": "medium",
+        },
+        text="we run Linux",
+        set_by_message={"os_mix": ["linux_only"]},
+        form_active=False,
+    )
+    assert await ActionRecommend().run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_no_change"]
