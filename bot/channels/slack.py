@@ -9,8 +9,9 @@ What it adds to `rasa.core.channels.slack.SlackInput`:
   logged with their reason only, never their content;
 - the webhook acknowledges at once and the turn runs in a background task, so a slow
   action never makes Slack wait more than its 3 seconds;
-- Slack's retries (`X-Slack-Retry-Num`) are acknowledged and dropped, and events are
-  de-duplicated by `event_id` and by message, so a retry never yields a second answer;
+- events are de-duplicated by `event_id` and by message, so Slack's retries
+  (`X-Slack-Retry-Num`) never yield a second answer, while a retry whose first delivery
+  was lost is still answered;
 - replies go to the message's thread; buttons are Block Kit (within Slack's limits);
   the advisor's scorecard is drawn as blocks; the Web API base URL is configurable.
 """
@@ -326,14 +327,14 @@ class GuardedSlackInput(SlackInput):
                                      status=HTTPStatus.UNAUTHORIZED)
             retry = request.headers.get(self.retry_num_header or "x-slack-retry-num")
             if retry:
-                # We acknowledged the original at once and are working on it; a retry
-                # only means Slack missed the acknowledgement.
+                # A retry of an event we already took is dropped by the event-id check
+                # below; one whose first delivery never reached us is answered, so a
+                # lost delivery does not lose the visitor's message.
                 logger.info(
-                    "slack: retry %s dropped (reason: %s)",
+                    "slack: retry %s received (reason: %s)",
                     retry,
                     request.headers.get(self.retry_reason_header or "x-slack-retry-reason"),
                 )
-                return response.text("", headers={"X-Slack-No-Retry": "1"})
 
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             agent = getattr(request.app.ctx, "agent", None)

@@ -15,7 +15,10 @@ def test_suggests_the_two_most_likely_known_topics() -> None:
 
 
 def test_weak_guesses_are_not_offered() -> None:
-    ranking = [{"name": "ask_cost", "confidence": 0.05}, {"name": "ask_difference", "confidence": 0.01}]
+    ranking = [
+        {"name": "ask_cost", "confidence": 0.05},
+        {"name": "ask_difference", "confidence": 0.01},
+    ]
     assert suggest_topics(ranking) == []
 
 
