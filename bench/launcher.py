@@ -1,0 +1,372 @@
+"""Start and stop a Rasa server and an action server on loopback ports, and train models.
+
+The benchmark needs more than "a running server": it times the cold start of each
+process and reads its peak memory from /proc, so it owns its processes here. The e2e
+suites reuse this module until a shared launcher exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The interpreter running us lives in the project's virtualenv; its `rasa` sits next to it.
+VENV_BIN = Path(sys.executable).parent
+TRAIN_LOCK = Path("/tmp/rasa-train.lock")
+REST_WEBHOOK = "/webhooks/rest/webhook"
+LOOPBACK = "127.0.0.1"
+
+# Quiet, offline servers: no telemetry calls leave the machine during a benchmark.
+BASE_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class LaunchError(RuntimeError):
+    """A server did not come up; the message points at its log."""
+
+
+def port_is_free(port: int) -> bool:
+    """Tell whether nothing listens on `port` on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int, start: int = 5400, end: int = 5499) -> list[int]:
+    """Pick `count` free ports in [start, end] (our team's range).
+
+    In random order: two suites started at the same moment would otherwise both pick the
+    lowest free ports and one would fail to bind.
+    """
+    candidates = list(range(start, end + 1))
+    random.shuffle(candidates)
+    found = [p for p in candidates if port_is_free(p)][:count]
+    if len(found) < count:
+        raise LaunchError(f"need {count} free ports in {start}-{end}, found {found}")
+    return found
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory (VmHWM) of a live process in MiB, or None when it is gone."""
+    return _status_kb(pid, "VmHWM")
+
+
+def current_rss_mb(pid: int) -> float | None:
+    """Current resident memory (VmRSS) of a live process in MiB, or None when it is gone."""
+    return _status_kb(pid, "VmRSS")
+
+
+def _status_kb(pid: int, key: str) -> float | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024.0
+    return None
+
+
+def latest_model(directory: Path) -> Path | None:
+    """The newest `*.tar.gz` model in `directory`, if any."""
+    models = sorted(directory.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+@contextlib.contextmanager
+def training_lock() -> Iterator[float]:
+    """Hold the machine-wide training lock (the same flock(2) lock `flock(1)` takes).
+
+    Yields the seconds spent waiting, so that callers can leave it out of timings.
+    """
+    started = time.monotonic()
+    with TRAIN_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield time.monotonic() - started
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def train(
+    config: Path,
+    out_dir: Path,
+    fixed_name: str,
+    *,
+    force: bool,
+    log_path: Path,
+    attempts: int = 3,
+    retry_wait: float = 60.0,
+    domain: Path | None = None,
+) -> tuple[Path, float]:
+    """Train a model with `rasa train` under the training lock.
+
+    The data is written by several people at once, so a failed training is retried a few
+    times after a pause before giving up.
+
+    Args:
+        config: Pipeline and policy configuration.
+        out_dir: Where the model goes.
+        fixed_name: File name of the model (without `.tar.gz`).
+        force: Retrain even when Rasa thinks nothing changed (needed for timing).
+        log_path: File receiving Rasa's output.
+        attempts: How many times to try.
+        retry_wait: Seconds between attempts.
+        domain: Domain file (default: the project's `domain.yml`).
+
+    Returns:
+        The model path and the training wall time in seconds (lock wait excluded).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        str(VENV_BIN / "rasa"), "train",
+        "--config", str(config),
+        "--domain", str(domain or PROJECT_ROOT / "domain.yml"),
+        "--data", str(PROJECT_ROOT / "data"),
+        "--out", str(out_dir),
+        "--fixed-model-name", fixed_name,
+    ]
+    if force:
+        cmd.append("--force")
+    env = {**os.environ, **BASE_ENV,
+           # A private cache: other people's trainings must not feed our timings.
+           "RASA_CACHE_DIRECTORY": str(out_dir / ".cache")}
+    last_error = ""
+    for attempt in range(1, attempts + 1):
+        with training_lock(), log_path.open("w") as log:
+            started = time.monotonic()
+            result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, check=False)
+            elapsed = time.monotonic() - started
+        model = out_dir / f"{fixed_name}.tar.gz"
+        if result.returncode == 0 and model.exists():
+            return model, elapsed
+        last_error = _tail(log_path)
+        if attempt < attempts:
+            time.sleep(retry_wait)
+    raise LaunchError(f"training with {config} failed {attempts} times:\n{last_error}")
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def http_json(
+    method: str,
+    url: str,
+    body: Any = None,
+    timeout: float = 10.0,
+) -> tuple[int, Any]:
+    """A small blocking JSON request (stdlib only) for readiness checks and assertions."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raw, status = exc.read(), exc.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+@dataclass
+class ServerProcess:
+    """A server we started: its process, where it listens and where it logs."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    started_at: float
+    ready_after: float | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def peak_rss_mb(self) -> float | None:
+        return peak_rss_mb(self.pid)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return _tail(self.log_path, lines)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the process group we created for this server (SIGTERM, then SIGKILL)."""
+        if not self.alive():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait(timeout=timeout)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it accepts connections but never answers."""
+        os.killpg(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Undo `pause`."""
+        os.killpg(self.pid, signal.SIGCONT)
+
+
+def _spawn(name: str, cmd: list[str], port: int, log_path: Path,
+           env: Mapping[str, str]) -> ServerProcess:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        started = time.monotonic()
+        # A session of its own, so that stopping it by its id also stops any children.
+        popen = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 env={**os.environ, **BASE_ENV, **env},
+                                 start_new_session=True)
+    return ServerProcess(name=name, popen=popen, port=port, log_path=log_path,
+                         started_at=started)
+
+
+def start_action_server(port: int, log_path: Path,
+                        env: Mapping[str, str] | None = None) -> ServerProcess:
+    """Start the rasa-sdk action server with our `actions` package on loopback."""
+    cmd = [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+           "--port", str(port)]
+    # rasa-sdk binds to SANIC_HOST (0.0.0.0 unless told otherwise).
+    return _spawn("actions", cmd, port, log_path, {"SANIC_HOST": LOOPBACK, **(env or {})})
+
+
+def start_rasa_server(
+    model: Path,
+    port: int,
+    endpoints: Path,
+    log_path: Path,
+    *,
+    credentials: Path | None = None,
+    auth_token: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ServerProcess:
+    """Start `rasa run` on loopback; the HTTP API is on only when `auth_token` is given."""
+    cmd = [str(VENV_BIN / "rasa"), "run", "-m", str(model), "--port", str(port),
+           "--interface", LOOPBACK, "--endpoints", str(endpoints),
+           "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml")]
+    if auth_token:
+        cmd += ["--enable-api", "--auth-token", auth_token]
+    return _spawn("rasa", cmd, port, log_path, env or {})
+
+
+def wait_until_ready(server: ServerProcess, path: str, timeout: float,
+                     method: str = "GET", body: Any = None) -> float:
+    """Poll `path` until it answers 200; return seconds since the process started."""
+    deadline = server.started_at + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise LaunchError(f"{server.name} exited with {server.popen.returncode}; log "
+                              f"{server.log_path}:\n{server.log_tail()}")
+        try:
+            status, _ = http_json(method, server.url + path, body, timeout=5.0)
+            if status == 200:
+                server.ready_after = time.monotonic() - server.started_at
+                return server.ready_after
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    raise LaunchError(f"{server.name} not ready on port {server.port} after {timeout:.0f} s; "
+                      f"log {server.log_path}:\n{server.log_tail()}")
+
+
+def write_endpoints(path: Path, action_port: int, tracker_store: Mapping[str, Any] | None,
+                    lock_store: Mapping[str, Any] | None = None) -> Path:
+    """Write an endpoints file pointing at our action server and the given stores."""
+    content: dict[str, Any] = {"action_endpoint": {"url": f"http://{LOOPBACK}:{action_port}/webhook"}}
+    if tracker_store:
+        content["tracker_store"] = dict(tracker_store)
+    if lock_store:
+        content["lock_store"] = dict(lock_store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Stack:
+    """A Rasa server and its action server, started together."""
+
+    rasa: ServerProcess
+    actions: ServerProcess
+    auth_token: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.rasa.stop()
+        self.actions.stop()
+
+
+def start_stack(
+    model: Path,
+    rasa_port: int,
+    action_port: int,
+    workdir: Path,
+    *,
+    tracker_store: Mapping[str, Any] | None,
+    lock_store: Mapping[str, Any] | None = None,
+    auth_token: str | None = "bench-token",
+    credentials: Path | None = None,
+    ready_timeout: float = 300.0,
+    env: Mapping[str, str] | None = None,
+    name: str = "stack",
+) -> Stack:
+    """Start the action server, then the Rasa server, and wait until both answer."""
+    endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", action_port,
+                                tracker_store, lock_store)
+    actions = start_action_server(action_port, workdir / f"{name}-actions.log", env)
+    try:
+        wait_until_ready(actions, "/health", 120.0)
+        rasa = start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
+                                 credentials=credentials, auth_token=auth_token, env=env)
+        try:
+            wait_until_ready(rasa, "/", ready_timeout)
+        except BaseException:
+            rasa.stop()
+            raise
+    except BaseException:
+        actions.stop()
+        raise
+    return Stack(rasa=rasa, actions=actions, auth_token=auth_token)

@@ -1,0 +1,216 @@
+"""A SQL tracker store that never lets a conversation quietly continue without its database.
+
+Rasa 3.6's own `SQLTrackerStore` has three failure modes this module closes:
+
+- At start it retries an unreachable database forever (every 5 s), so a wrong host looks
+  like a slow start. Here the start fails after `connect_timeout_s` with a message that
+  names the host and database.
+- Pooled connections broken by a database restart fail on first use, and Rasa's
+  `FailSafeTrackerStore` wrapper turns that failure into "no tracker": the visitor's next
+  message starts a brand-new conversation (context lost) and the events are written to
+  an `InMemoryTrackerStore` instead. Here connections are checked before use
+  (`pool_pre_ping`) and a failed query is retried briefly, so a restart goes unnoticed.
+- When the database stays down, the wrapper still substitutes a fresh in-memory tracker.
+  Here the wrapper is told to re-raise instead, so the turn fails loudly (logged, and the
+  channel answers with an error) and nothing is written anywhere else.
+
+Use it from an endpoints file with `tracker_store: {type: bot.stores.StrictSQLTrackerStore,
+dialect: postgresql, url: ..., db: ...}` (see deploy/endpoints.production.yml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import sessionmaker
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Errors that mean "the database did not answer", as opposed to a bug in a query.
+_CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError,
+                      sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
+class TrackerStoreUnavailableError(ConnectionError):
+    """The conversation database cannot be reached; the turn must not go on without it."""
+
+
+class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
+    """Rasa's SQL tracker store with a bounded start, reconnects and no silent fallback."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        dialect: str = "sqlite",
+        host: str | None = None,
+        port: int | None = None,
+        db: str = "rasa.db",
+        username: str | None = None,
+        password: str | None = None,
+        event_broker: EventBroker | None = None,
+        login_db: str | None = None,
+        query: dict[str, Any] | None = None,
+        connect_timeout_s: float | str = 30.0,
+        retries: int | str = 3,
+        retry_wait_s: float | str = 0.5,
+        **kwargs: Any,
+    ) -> None:
+        """Connect, or fail within `connect_timeout_s` with a message naming the database.
+
+        Args:
+            domain: The assistant's domain.
+            dialect: SQLAlchemy dialect (`postgresql` in production, `sqlite` embedded).
+            host: Database host (or a full URL).
+            port: Database port.
+            db: Database name (file for SQLite).
+            username: Database user.
+            password: Database password.
+            event_broker: Optional event broker, as for Rasa's store.
+            login_db: Database to log in to when `db` must first be created (PostgreSQL).
+            query: Extra URL query options for the driver.
+            connect_timeout_s: How long to wait for the database at start.
+            retries: Attempts per read or write before the turn fails.
+            retry_wait_s: Pause between attempts (doubled each time).
+            kwargs: Passed on to Rasa's `TrackerStore`.
+        """
+        # Endpoint files deliver numbers as strings when they come from ${VARIABLES}.
+        self.retries = max(1, int(retries))
+        self.retry_wait_s = float(retry_wait_s)
+        url = self.get_db_url(dialect, host, port, db, username, password, login_db, query)
+        where = f"{dialect} database '{db}' on {host or 'localhost'}:{port or 'default port'}"
+        _wait_for_database(url, float(connect_timeout_s), where)
+        super().__init__(domain=domain, dialect=dialect, host=host, port=port, db=db,
+                         username=username, password=password, event_broker=event_broker,
+                         login_db=login_db, query=query, **kwargs)
+        # Same URL and options as Rasa's engine, plus a liveness check on checkout so
+        # that connections broken by a database restart are replaced, not used.
+        rasa_engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
+        final_url = rasa_engine.url
+        rasa_engine.dispose()
+        self.engine = sa.create_engine(final_url, pool_pre_ping=True,
+                                       **_engine_kwargs(final_url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
+        self._wrapper_made_strict = False
+        self._where = where
+        logger.info("Tracker store ready: %s (strict, no in-memory fallback).", where)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """Read the latest session of a conversation, retrying a dropped connection."""
+        return await self._strictly("read", lambda: super(StrictSQLTrackerStore, self)
+                                    .retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """Read every session of a conversation, retrying a dropped connection."""
+        return await self._strictly("read", lambda: super(StrictSQLTrackerStore, self)
+                                    .retrieve_full_tracker(conversation_id))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write new events; a failed transaction is rolled back, so a retry is safe."""
+        await self._strictly("write", lambda: super(StrictSQLTrackerStore, self).save(tracker))
+
+    async def keys(self) -> Iterable[str]:
+        """List conversation ids, retrying a dropped connection."""
+        return await self._strictly("list", lambda: super(StrictSQLTrackerStore, self).keys())
+
+    async def _strictly(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        self._make_wrapper_strict()
+        wait = self.retry_wait_s
+        for attempt in range(1, self.retries + 1):
+            try:
+                return await operation()
+            except _CONNECTION_ERRORS as error:
+                if attempt == self.retries:
+                    logger.error("Conversation database unavailable (%s failed %d times): %s",
+                                 what, attempt, self._where)
+                    raise TrackerStoreUnavailableError(
+                        f"conversation database unavailable: {self._where}") from error
+                logger.warning("Conversation database %s failed (attempt %d of %d), retrying: "
+                               "%s", what, attempt, self.retries, type(error).__name__)
+                await asyncio.sleep(wait)
+                wait *= 2
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _make_wrapper_strict(self) -> None:
+        """Tell Rasa's `FailSafeTrackerStore` around us to re-raise instead of falling back.
+
+        Rasa 3.6 wraps every tracker store in that class and offers no setting to switch
+        its fallback off; the wrapper does call `_on_tracker_store_error` first when one is
+        set, so a callback that re-raises makes the failure reach the channel. The wrapper
+        is found through the running server's agent; `tests/integration/test_stores.py`
+        catches a Rasa upgrade that changes these internals.
+        """
+        if self._wrapper_made_strict:
+            return
+        wrapper = _find_wrapper_of(self)
+        if wrapper is not None:
+            make_failsafe_wrapper_strict(wrapper)
+            self._wrapper_made_strict = True
+            logger.info("Rasa's in-memory fallback is off for the tracker store.")
+
+
+def make_failsafe_wrapper_strict(wrapper: FailSafeTrackerStore) -> None:
+    """Make a `FailSafeTrackerStore` re-raise errors of the store it wraps (no fallback)."""
+    wrapper._on_tracker_store_error = _reraise
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def _find_wrapper_of(store: SQLTrackerStore) -> FailSafeTrackerStore | None:
+    """The `FailSafeTrackerStore` of the running server's agent that wraps `store`, if any."""
+    from sanic import Sanic
+
+    # `rasa run` registers exactly one Sanic app; none outside a server (scripts, tests).
+    apps = list(getattr(Sanic, "_app_registry", {}).values())
+    for app in apps:
+        agent = getattr(app.ctx, "agent", None)
+        wrapper = getattr(agent, "tracker_store", None)
+        if isinstance(wrapper, FailSafeTrackerStore) and wrapper._tracker_store is store:
+            return wrapper
+    return None
+
+
+def _engine_kwargs(url: Any) -> dict[str, Any]:
+    """Rasa's engine options, plus a connect timeout so a dead host cannot hang a turn."""
+    kwargs: dict[str, Any] = create_engine_kwargs(url)
+    if kwargs:  # PostgreSQL (Rasa returns options for it only)
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "connect_timeout": 5}
+    return kwargs
+
+
+def _wait_for_database(url: Any, timeout_s: float, where: str) -> None:
+    """Return once `SELECT 1` succeeds; raise `TrackerStoreUnavailableError` at the deadline."""
+    engine = sa.create_engine(url, **_engine_kwargs(url))
+    deadline = time.monotonic() + timeout_s
+    wait = 0.5
+    try:
+        while True:
+            try:
+                with engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+                return
+            except _CONNECTION_ERRORS as error:
+                if time.monotonic() + wait > deadline:
+                    raise TrackerStoreUnavailableError(
+                        f"cannot reach the conversation database ({where}) after "
+                        f"{timeout_s:.0f} s: {type(error).__name__}. Refusing to start "
+                        f"without it; check DB_HOST, DB_PORT, DB_NAME, DB_USER and "
+                        f"DB_PASSWORD.") from error
+                logger.warning("Waiting for the conversation database (%s)...", where)
+                time.sleep(wait)
+                wait = min(wait * 2, 5.0)
+    finally:
+        engine.dispose()
