@@ -68,12 +68,34 @@ class Settings:
     crm_webhook_secret: str = ""
     crm_timeout_seconds: float = 10.0
     meeting_link: str = ""
+    # HubSpot property <- payload field pairs ("firstname=first_name,..."); empty: defaults.
+    hubspot_property_map: tuple[tuple[str, str], ...] = ()
+    # Delivery worker: retry budget, capped exponential backoff, lease on claimed rows
+    # (longer than one request can take, so a live worker never loses its claim).
+    crm_max_attempts: int = 10
+    crm_backoff_base_seconds: float = 2.0
+    crm_backoff_cap_seconds: float = 600.0
+    crm_retry_after_cap_seconds: float = 3600.0
+    leads_lease_seconds: float = 120.0
+    leads_worker_interval_seconds: float = 5.0
+    leads_batch_size: int = 20
+    # Rasa's tracker store, where "forget me" deletes the conversation's events.
+    tracker_database_url: str = "sqlite:///var/tracker.db"
+    # Test-only hook: the worker pauses at this point (after_claim | after_send) and
+    # writes LEADS_TEST_PAUSE_FILE, so the SIGKILL tests can kill it there.
+    leads_test_pause_at: str = ""
+    leads_test_pause_file: str = ""
 
     # --- Slack ---
     slack_token: str = ""
     slack_signing_secret: str = ""
     slack_api_base_url: str = "https://slack.com/api"
     slack_sales_channel: str = ""
+
+    # --- channels (widget, REST guard, Slack) ---
+    # Per-conversation rate limit: at most this many messages per window; 0 switches it off.
+    rate_limit_messages: int = 30
+    rate_limit_window_seconds: float = 60.0
 
     @property
     def slack_enabled(self) -> bool:
@@ -126,8 +148,39 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm_webhook_secret=env.get("CRM_WEBHOOK_SECRET", ""),
         crm_timeout_seconds=_float(env, "CRM_TIMEOUT_SECONDS", defaults.crm_timeout_seconds),
         meeting_link=env.get("MEETING_LINK", ""),
+        hubspot_property_map=tuple(
+            (prop.strip(), field.strip())
+            for prop, _, field in (
+                pair.partition("=") for pair in _split_list(env.get("HUBSPOT_PROPERTY_MAP", ""))
+            )
+        ),
+        crm_max_attempts=_int(env, "CRM_MAX_ATTEMPTS", defaults.crm_max_attempts),
+        crm_backoff_base_seconds=_float(
+            env, "CRM_BACKOFF_BASE_SECONDS", defaults.crm_backoff_base_seconds
+        ),
+        crm_backoff_cap_seconds=_float(
+            env, "CRM_BACKOFF_CAP_SECONDS", defaults.crm_backoff_cap_seconds
+        ),
+        crm_retry_after_cap_seconds=_float(
+            env, "CRM_RETRY_AFTER_CAP_SECONDS", defaults.crm_retry_after_cap_seconds
+        ),
+        leads_lease_seconds=_float(env, "LEADS_LEASE_SECONDS", defaults.leads_lease_seconds),
+        leads_worker_interval_seconds=_float(
+            env, "LEADS_WORKER_INTERVAL_SECONDS", defaults.leads_worker_interval_seconds
+        ),
+        leads_batch_size=_int(env, "LEADS_BATCH_SIZE", defaults.leads_batch_size),
+        tracker_database_url=(
+            env.get("TRACKER_DATABASE_URL", "").strip() or defaults.tracker_database_url
+        ),
+        leads_test_pause_at=env.get("LEADS_TEST_PAUSE_AT", "").strip(),
+        leads_test_pause_file=env.get("LEADS_TEST_PAUSE_FILE", "").strip(),
         slack_token=env.get("SLACK_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
         slack_sales_channel=env.get("SLACK_SALES_CHANNEL", ""),
+        # --- channels ---
+        rate_limit_messages=_int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages),
+        rate_limit_window_seconds=_float(
+            env, "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds
+        ),
     )
