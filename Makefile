@@ -1,5 +1,5 @@
 # The README's commands. Every target sets up .venv/ first when needed.
-.PHONY: run test setup train shell lint types bench soak services clean
+.PHONY: run test setup train shell lint types bench bench-quick soak services clean
 
 run:            ## set up, train when needed, start the Rasa and action servers
 	bash scripts/run.sh
@@ -25,6 +25,9 @@ types: setup    ## mypy
 
 bench: setup    ## benchmark ours against the stock rasa init configuration
 	.venv/bin/python -m bench.run
+
+bench-quick: setup  ## a shorter benchmark run (fewer requests)
+	.venv/bin/python -m bench.run --quick
 
 soak: setup     ## ten minutes at a steady rate: memory and errors over time
 	.venv/bin/python -m bench.run --soak 600

@@ -265,12 +265,15 @@ def _spawn(name: str, cmd: list[str], port: int, log_path: Path,
 
 
 def start_action_server(port: int, log_path: Path,
-                        env: Mapping[str, str] | None = None) -> ServerProcess:
-    """Start the rasa-sdk action server with our `actions` package on loopback."""
-    cmd = [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-           "--port", str(port)]
-    # rasa-sdk binds to SANIC_HOST (0.0.0.0 unless told otherwise).
-    return _spawn("actions", cmd, port, log_path, {"SANIC_HOST": LOOPBACK, **(env or {})})
+                        env: Mapping[str, str] | None = None,
+                        package: str = "actions") -> ServerProcess:
+    """Start our action server (`python -m bot.action_server`) on loopback."""
+    cmd = [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", package,
+           "--host", LOOPBACK, "--port", str(port)]
+    # Its lead database goes beside its log unless the caller chose one, so that
+    # servers started for tests never share the project's var/app.db.
+    return _spawn("actions", cmd, port, log_path,
+                  {"APP_DATA_DIR": str(log_path.parent), **(env or {})})
 
 
 def start_rasa_server(

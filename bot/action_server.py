@@ -36,7 +36,8 @@ DEFAULT_PORT = 5055
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__)
     parser.add_argument("--port", "-p", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on (0.0.0.0 in containers)")
     parser.add_argument("--actions", default="actions", help="the actions package")
     parser.add_argument("--no-worker", action="store_true",
                         help="serve actions only (run `python -m bot leads deliver --loop` "

@@ -96,6 +96,9 @@ class Settings:
     # Per-conversation rate limit: at most this many messages per window; 0 switches it off.
     rate_limit_messages: int = 30
     rate_limit_window_seconds: float = 60.0
+    # Longest a visitor waits for a turn before the channel answers for it (the turn goes
+    # on); Rasa itself waits up to 300 s for a custom action. 0 or less: no limit.
+    turn_timeout_seconds: float = 10.0
 
     @property
     def slack_enabled(self) -> bool:
@@ -183,4 +186,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_window_seconds=_float(
             env, "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds
         ),
+        turn_timeout_seconds=_float(env, "TURN_TIMEOUT_SECONDS", defaults.turn_timeout_seconds),
     )

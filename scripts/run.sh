@@ -39,7 +39,7 @@ if [ -n "${RASA_API_TOKEN:-}" ]; then
 fi
 cors=$(.venv/bin/python -c 'from bot.settings import load_settings; print(" ".join(load_settings().allowed_origins))')
 # shellcheck disable=SC2086
-.venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
+.venv/bin/rasa run --model "$MODEL" --interface "${RASA_INTERFACE:-127.0.0.1}" --port "$RASA_PORT" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
   --credentials var/credentials.yml --cors $cors "${api_args[@]}" &
 pids+=($!)
 

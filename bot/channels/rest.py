@@ -9,12 +9,14 @@ Answers, besides Rasa's usual `200 [bot messages]`:
   `sender`, a `message` that is not a string or is empty;
 - `200 [{"recipient_id", "text"}]` with a polite refusal when the message is too long;
 - `429 [{"recipient_id", "text"}]` with a `Retry-After` header when the conversation
-  sends faster than the rate limit.
+  sends faster than the rate limit;
+- `200 [..., {"recipient_id", "text"}]` ending with an apology when the turn failed or
+  produced no answer, or with a "taking longer than usual" notice when it took more than
+  `TURN_TIMEOUT_SECONDS` (the turn goes on and its events are stored; see `turns.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -31,6 +33,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.conversation import refusal_for, screen_message
 from bot.channels.guard import MessageGuard, Verdict
+from bot.channels.turns import notice_text, run_turn
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -134,18 +137,20 @@ class GuardedRestInput(RestInput):
                 return response.json(reply)
 
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(),
-                                metadata=metadata)
-                )
-            except asyncio.CancelledError:
-                # The turn outlived Rasa's response timeout; what was collected is sent.
-                logger.error("rest: turn timed out")
-            except Exception:
-                # No message text in the log: it may contain an email address or a name.
-                logger.exception("rest: failed to handle a message")
-            return response.json(collector.messages)
+            outcome = await run_turn(
+                on_new_message(UserMessage(text, collector, sender,
+                                           input_channel=self.name(), metadata=metadata)),
+                lambda: bool(collector.messages),
+                self.settings.turn_timeout_seconds,
+                channel="rest",
+            )
+            replies = list(collector.messages)
+            notice = notice_text(outcome)
+            if notice is not None:
+                # What was said before the failure or the time limit is kept; the notice
+                # tells the visitor the turn did not end as it should have.
+                replies.append({"recipient_id": sender, "text": notice})
+            return response.json(replies)
 
         # add_route rather than decorators: Sanic's decorators are untyped.
         webhook.add_route(health, "/", methods=["GET"])

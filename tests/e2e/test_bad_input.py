@@ -42,7 +42,7 @@ MAX_CHARS = 2000
 RATE_LIMIT = 8
 ALLOWED_ORIGIN = "https://allowed.example"
 EVIL_ORIGIN = "https://evil.example"
-SECRET_EMAIL = "jane.doe.h5test@example.com"
+SECRET_EMAIL = "jane.doe.test@example.com"
 # Slots a visitor must never set by typing a payload: contact details and consent.
 _PROTECTED = re.compile(r"email|consent|name|phone|company|contact|lead", re.I)
 # Rasa's own bookkeeping slots, which change on every turn.

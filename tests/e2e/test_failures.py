@@ -145,7 +145,7 @@ def test_a_frozen_action_server_does_not_leave_the_visitor_waiting(
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[PostgresDatabase]:
-    with fresh_postgres_database("h5_fail") as db:
+    with fresh_postgres_database("test_failures") as db:
         yield db
 
 
@@ -168,7 +168,7 @@ def production(model: Path, workdir: Path, database: PostgresDatabase,
     """The production stores (strict SQL tracker store, Redis locks) behind the proxies."""
     store = {**database.tracker_store(strict=True), "port": proxies["postgres"].listen_port,
              "retries": 3, "retry_wait_s": 0.3}
-    locks = redis_lock_store("h5fail" + uuid.uuid4().hex[:8],
+    locks = redis_lock_store("failures" + uuid.uuid4().hex[:8],
                              port=proxies["redis"].listen_port)
     stack = start_assistant(model, workdir, "stores-fail", tracker_store=store,
                             lock_store=locks)

@@ -1,20 +1,16 @@
 """Lead capture end to end: the real Rasa server, our action server (with its delivery
 worker) and the CRM stand-in, all on 127.0.0.1.
 
-Needs a trained model: RASA_MODEL, or the newest models/*.tar.gz. Ports 5257 (actions)
-and 5258 (Rasa).
+Needs a trained model: TEST_MODEL, or the newest models/*.tar.gz
+(see tests/support/servers.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,51 +19,26 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from tests.support.crm_standin import CrmStandIn
+from tests.support.servers import AssistantServers, running_servers
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parents[2]
-ACTIONS_PORT = 5257
-RASA_PORT = 5258
 ADVISOR_FIELDS = ("isolation", "os_mix", "density", "startup", "stateful", "legacy",
                   "team_containers")
 
 
-def _model() -> Path:
-    explicit = os.environ.get("RASA_MODEL")
-    if explicit:
-        return Path(explicit)
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        pytest.fail("no trained model: run `rasa train` (or set RASA_MODEL) first")
-    return models[-1]
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"{url} did not come up in {seconds} s")
-
-
 class Servers:
-    def __init__(self, crm: CrmStandIn, workdir: Path) -> None:
+    def __init__(self, crm: CrmStandIn, running: AssistantServers) -> None:
         self.crm = crm
-        self.app_db = workdir / "app.db"
-        self.tracker_db = workdir / "tracker.db"
-        self.app_engine: Engine = create_engine(f"sqlite:///{self.app_db}", future=True)
-        self.tracker_engine: Engine = create_engine(f"sqlite:///{self.tracker_db}", future=True)
+        self.url = running.url
+        workdir = running.workdir
+        self.app_engine: Engine = create_engine(f"sqlite:///{workdir / 'app.db'}", future=True)
+        self.tracker_engine: Engine = create_engine(f"sqlite:///{workdir / 'tracker.db'}",
+                                                    future=True)
 
     def say(self, sender: str, message: str) -> list[dict[str, Any]]:
         response = requests.post(
-            f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook",
+            f"{self.url}/webhooks/rest/webhook",
             json={"sender": sender, "message": message}, timeout=60,
         )
         response.raise_for_status()
@@ -82,48 +53,20 @@ class Servers:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     workdir = tmp_path_factory.mktemp("lead-e2e")
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{ACTIONS_PORT}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
-        encoding="utf-8",
-    )
     with CrmStandIn() as crm:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("CRM_", "HUBSPOT_", "LEADS_", "DATABASE_URL"))}
-        env.update({
+        # The action server's delivery worker sends to the stand-in, with short retries.
+        action_env = {
             "APP_DATA_DIR": str(workdir),
+            "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}",
             "TRACKER_DATABASE_URL": f"sqlite:///{workdir / 'tracker.db'}",
             "CRM_ADAPTER": "hubspot", "HUBSPOT_TOKEN": "test-token", "HUBSPOT_BASE_URL": crm.url,
             "CRM_TIMEOUT_SECONDS": "2", "LEADS_LEASE_SECONDS": "10",
             "CRM_BACKOFF_BASE_SECONDS": "0.2", "CRM_BACKOFF_CAP_SECONDS": "1",
             "CRM_RETRY_AFTER_CAP_SECONDS": "1", "LEADS_WORKER_INTERVAL_SECONDS": "0.5",
             "MEETING_LINK": "https://meet.example.com/sales-team",
-        })
-        logs = [open(workdir / name, "wb") for name in ("actions.log", "rasa.log")]  # noqa: SIM115
-        actions = subprocess.Popen(
-            [sys.executable, "-m", "bot.action_server", "--host", "127.0.0.1",
-             "--port", str(ACTIONS_PORT)],
-            cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
-        )
-        rasa = subprocess.Popen(
-            [str(Path(sys.executable).parent / "rasa"), "run", "-m", str(_model()),
-             "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(RASA_PORT)],
-            cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for(f"http://127.0.0.1:{ACTIONS_PORT}/health", actions, 60)
-            _wait_for(f"http://127.0.0.1:{RASA_PORT}/", rasa, 180)
-            yield Servers(crm, workdir)
-        finally:
-            for process in (rasa, actions):
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            for log in logs:
-                log.close()
+        }
+        with running_servers(workdir, action_env=action_env) as running:
+            yield Servers(crm, running)
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

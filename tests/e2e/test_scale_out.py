@@ -67,7 +67,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[PostgresDatabase]:
-    with fresh_postgres_database("h5_scale") as db:
+    with fresh_postgres_database("test_scale") as db:
         yield db
 
 
@@ -77,7 +77,7 @@ def replicas(workdir: Path, database: PostgresDatabase
     """Two Rasa servers (one PostgreSQL database, one Redis key prefix), one action server."""
     model = model_for_tests(workdir)
     client = redis_client()
-    prefix = "h5scale" + uuid.uuid4().hex[:8]
+    prefix = "scale" + uuid.uuid4().hex[:8]
     rasa_a, rasa_b, action_port = free_ports(3)
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port,
                                 database.tracker_store(), redis_lock_store(prefix))

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    with fresh_postgres_database("h5_stores") as url:
+    with fresh_postgres_database("test_stores") as url:
         yield url
 
 

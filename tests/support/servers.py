@@ -32,6 +32,7 @@ from bench.launcher import (
     ServerProcess,
     _spawn,
     port_is_free,
+    start_action_server,
     start_rasa_server,
     wait_until_ready,
     write_endpoints,
@@ -125,14 +126,6 @@ class AssistantServers:
         self.actions.stop()
 
 
-def _start_actions(port: int, package: str, log_path: Path,
-                   env: Mapping[str, str]) -> ServerProcess:
-    cmd = [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", package,
-           "--port", str(port)]
-    # rasa-sdk binds to SANIC_HOST (0.0.0.0 unless told otherwise).
-    return _spawn("actions", cmd, port, log_path, {"SANIC_HOST": LOOPBACK, **env})
-
-
 def _start_rasa(servers_model: Path, port: int, endpoints: Path, credentials: Path,
                 log_path: Path, env: Mapping[str, str],
                 cors: Sequence[str] | None) -> ServerProcess:
@@ -189,8 +182,8 @@ def start_servers(
                               "db": str(workdir / "tracker.db")}
     action_port, rasa_port = free_port(), free_port()
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port, store, lock_store)
-    actions = _start_actions(action_port, actions_package, workdir / "actions.log",
-                             {**(action_env or {})})
+    actions = start_action_server(action_port, workdir / "actions.log",
+                                  env=action_env, package=actions_package)
     try:
         wait_until_ready(actions, "/health", 120.0)
         rasa = _start_rasa(model, rasa_port, endpoints, credentials_path,

@@ -46,6 +46,7 @@ from bot.channels.conversation import (
 )
 from bot.channels.guard import MessageGuard, Verdict, is_valid_session_id
 from bot.channels.origins import OriginPolicy
+from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,6 @@ _METADATA_LIMITS = {"display_text": 200}
 # Raw socket.io packets above this are dropped by engine.io before we see them; anything
 # between max_message_chars and this gets the polite refusal.
 _MAX_PACKET_BYTES = 256 * 1024
-_ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -129,6 +129,12 @@ class WidgetOutput(SocketIOOutput):
     `emit`); the widget gets the whole message instead and draws it in one bubble.
     """
 
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        """Create the output for one turn (or for messages sent outside a turn)."""
+        super().__init__(sio, bot_message_evt)
+        # Messages emitted so far: a turn that sent none gets an apology instead.
+        self.sent = 0
+
     @classmethod
     def name(cls) -> str:
         """The channel name stored on the conversation's events."""
@@ -138,6 +144,7 @@ class WidgetOutput(SocketIOOutput):
         """Send one bot message (text, buttons, custom payload, image) to the room."""
         payload = bot_message_payload(message)
         if any(key in payload for key in ("text", "buttons", "custom", "image")):
+            self.sent += 1
             await self.sio.emit(self.bot_message_evt, payload, room=recipient_id)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -430,26 +437,27 @@ class WidgetInput(SocketIOInput):
         await sio.emit("user_echo", {"text": echo}, room=session_id, skip_sid=sid,
                        namespace=namespace)
         await sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=namespace)
+
+        async def notify(text: str, notice: str) -> None:
+            await sio.emit(self.bot_message_evt,
+                           {"sender": "bot", "text": text, "notice": notice},
+                           room=session_id, namespace=namespace)
+
         self._busy[session_id] = self._busy.get(session_id, 0) + 1
         try:
-            await on_new_message(
-                UserMessage(
-                    text,
-                    output,
-                    session_id,
-                    input_channel=self.name(),
-                    metadata=metadata or None,
-                )
+            # Past the time limit the visitor is told so, and the late answer is emitted
+            # by the turn itself when it comes.
+            outcome = await run_turn(
+                on_new_message(UserMessage(text, output, session_id,
+                                           input_channel=self.name(),
+                                           metadata=metadata or None)),
+                lambda: output.sent > 0,
+                self.settings.turn_timeout_seconds,
+                channel="widget",
+                on_slow=lambda: notify(TURN_SLOW_LIVE_TEXT, "slow"),
             )
-        except Exception:
-            # The content stays out of the log: it may hold an email address or a name.
-            logger.exception("widget: failed to handle a message")
-            await sio.emit(
-                self.bot_message_evt,
-                {"sender": "bot", "text": _ERROR_TEXT, "notice": "error"},
-                room=session_id,
-                namespace=namespace,
-            )
+            if outcome is not TurnOutcome.ANSWERED:
+                await notify(TURN_FAILED_TEXT, "error")
         finally:
             if self._busy.get(session_id, 0) <= 1:
                 self._busy.pop(session_id, None)
