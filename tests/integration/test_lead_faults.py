@@ -157,11 +157,13 @@ def test_a_worker_killed_mid_delivery_leaves_exactly_one_copy(
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("adapter", ["webhook", "hubspot"])
 def test_a_thousand_leads_through_a_crm_failing_30_percent(
-    leads_engine: Engine, leads_db_url: str, crm: CrmStandIn, adapter: str,
+    leads_engine: Engine, leads_db_url: str, crm: CrmStandIn,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # One adapter per backend keeps this (the slowest test) to two runs while still
+    # covering both adapters and both databases; the other fault tests cover every pair.
+    adapter = "webhook" if leads_db_url.startswith("sqlite") else "hubspot"
     total = 1000
     crm.state.failure_rate = 0.30
     crm.state.retry_after = "1"
