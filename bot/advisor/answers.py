@@ -98,7 +98,7 @@ _KEYWORDS: Mapping[str, tuple[tuple[Any, str], ...]] = {
             "strong",
             r"strong|expert|experienced|in production|in prod|we run kubernetes|"
             r"we run k8s|a lot|lots|very|platform team|years|advanced|solid|"
-            r"knows? (?:containers|docker|kubernetes|k8s) well|\bwell\b|fluent|comfortable",
+            r"knows? (?:containers|docker|kubernetes|k8s) well|fluent|comfortable",
         ),
         (
             "some",
