@@ -27,7 +27,7 @@ from tests.support.servers import AssistantServers, running_servers
 
 pytestmark = [pytest.mark.server]
 
-TOKEN = "xoxb-e2e-test-token"
+TOKEN = "e2e-test-bot-token"
 SECRET = "e2e-signing-secret-0123456789abcdef"
 TEAM = "T0E2ETEST"
 BOT_USER = "U0BOTUSER"

@@ -37,7 +37,7 @@ class ApiCall:
 class FakeSlack:
     """The fake Web API server; use it as a context manager."""
 
-    def __init__(self, token: str = "xoxb-test-token", host: str = "127.0.0.1",
+    def __init__(self, token: str = "test-bot-token", host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.token = token
         self._calls: list[ApiCall] = []

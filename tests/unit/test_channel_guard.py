@@ -276,13 +276,13 @@ def test_credentials_without_slack(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_credentials_with_slack_keep_secrets_out_of_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SLACK_TOKEN", "xoxb-very-secret-token")
+    monkeypatch.setenv("SLACK_TOKEN", "very-secret-bot-token")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-value")
     out = tmp_path / "credentials.yml"
     assert credentials_cli.main(["--out", str(out)]) == 0
     text = out.read_text()
     assert "${SLACK_TOKEN}" in text and "${SLACK_SIGNING_SECRET}" in text
-    assert "xoxb-very-secret-token" not in text and "signing-secret-value" not in text
+    assert "very-secret-bot-token" not in text and "signing-secret-value" not in text
     assert "bot.channels.slack.GuardedSlackInput" in yaml.safe_load(text)
     assert "/webhooks/slack/webhook" in capsys.readouterr().out
 
