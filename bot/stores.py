@@ -1,4 +1,8 @@
-"""A SQL tracker store that never lets a conversation quietly continue without its database.
+"""Conversation stores that fail loudly instead of losing turns.
+
+`StrictSQLTrackerStore` never lets a conversation quietly continue without its database;
+`AtomicRedisLockStore` (at the end) keeps one conversation's turns in order across
+replicas.
 
 Rasa 3.6's own `SQLTrackerStore` has three failure modes this module closes:
 
@@ -28,9 +32,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
+from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import sessionmaker
 
@@ -214,3 +220,46 @@ def _wait_for_database(url: Any, timeout_s: float, where: str) -> None:
                 wait = min(wait * 2, 5.0)
     finally:
         engine.dispose()
+
+
+class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]
+    """Rasa's Redis lock store with its ticket bookkeeping made atomic across replicas.
+
+    Rasa 3.6 issues, expires and releases a conversation's tickets by reading the lock
+    from Redis, changing it and writing it back. Two replicas doing that at the same
+    moment can hand out the same ticket twice, or delete a lock another replica has just
+    queued on, and then two turns of one conversation run at once: the later save skips
+    events it thinks are stored, and a message is lost without an error. Each
+    read-change-write here runs under a short Redis mutex (SET NX with an expiry), so
+    tickets stay unique and turns of a conversation run one at a time.
+
+    Use it from an endpoints file as `lock_store: {type: bot.stores.AtomicRedisLockStore,
+    url: ..., port: ..., db: ..., key_prefix: ...}`.
+    """
+
+    # Long enough for one read-change-write, short enough that a crashed replica's
+    # mutex frees itself quickly.
+    MUTEX_SECONDS = 5.0
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
+        if endpoint_config is not None:
+            kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs}
+        super().__init__(**kwargs)
+
+    def _mutex(self, conversation_id: str) -> Any:
+        return self.red.lock(f"{self.key_prefix}{conversation_id}:mutex",
+                             timeout=self.MUTEX_SECONDS,
+                             blocking_timeout=self.MUTEX_SECONDS)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        with self._mutex(conversation_id):
+            ticket: int = super().issue_ticket(conversation_id, lock_lifetime)
+            return ticket
+
+    def update_lock(self, conversation_id: str) -> None:
+        with self._mutex(conversation_id):
+            super().update_lock(conversation_id)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        with self._mutex(conversation_id):
+            super().cleanup(conversation_id, ticket_number)

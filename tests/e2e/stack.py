@@ -124,9 +124,10 @@ def redis_client() -> redis.Redis:
 
 def redis_lock_store(prefix: str, host: str | None = None, port: int | None = None
                      ) -> dict[str, Any]:
-    """Endpoint config of Rasa's Redis lock store with a key prefix of its own."""
+    """Endpoint config of our Redis lock store (as in production) with its own key prefix."""
     parts = urlsplit(REDIS_URL)
-    return {"type": "redis", "url": host or parts.hostname or "127.0.0.1",
+    return {"type": "bot.stores.AtomicRedisLockStore",
+            "url": host or parts.hostname or "127.0.0.1",
             "port": port or parts.port or 6379, "db": int(parts.path.lstrip("/") or 0),
             "key_prefix": prefix}
 

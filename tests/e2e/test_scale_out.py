@@ -86,8 +86,12 @@ def replicas(workdir: Path, database: PostgresDatabase
     try:
         wait_until_ready(actions, "/health", 120.0)
         # Both start at once, as replicas do; they race to create the tables.
+        # Twenty turns queued on one conversation's lock take longer than the channel's
+        # "taking longer than usual" limit (tested in test_failures.py); here every
+        # request must wait for its own answer, so the limit is raised.
         servers = [start_rasa_server(model, port, endpoints, workdir / f"rasa-{port}.log",
-                                     credentials=credentials_file(), auth_token=TOKEN)
+                                     credentials=credentials_file(), auth_token=TOKEN,
+                                     env={"TURN_TIMEOUT_SECONDS": "300"})
                    for port in (rasa_a, rasa_b)]
         for server in servers:
             wait_until_ready(server, "/", 600.0)
