@@ -5,6 +5,7 @@ Thin by design: they read slots, call `bot.advisor`, utter responses and return 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +13,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.slot_hooks import SlotHooks
 from bot.advisor.answers import (
     NOT_SURE,
     apply_correction,
@@ -28,6 +30,10 @@ from bot.advisor.rules import Rules, load_rules
 from bot.settings import load_settings
 
 FORM_NAME = "advisor_form"
+# The form's questions, as in domain.yml; each has its own `action_ask_<slot>` below.
+FORM_QUESTIONS = (
+    "isolation", "os_mix", "density", "startup", "stateful", "legacy", "team_containers",
+)
 # Intents whose message may be a free-text answer to the current question. Questions
 # (FAQ intents), greetings or "talk to sales" are not answers: the form is rejected so
 # that the rules answer them, and then it resumes.
@@ -60,8 +66,12 @@ def _retries(tracker: Tracker) -> dict[str, int]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-class ValidateAdvisorForm(FormValidationAction):
+class ValidateAdvisorForm(SlotHooks, FormValidationAction):
     """Normalise each answer, count misses, and stop asking once nothing can change."""
+
+    # SlotHooks makes `extract_<slot>` and `validate_<slot>` for each question.
+    extracted_slots = FORM_QUESTIONS
+    validated_slots = FORM_QUESTIONS
 
     def name(self) -> str:
         return "validate_advisor_form"
@@ -91,7 +101,9 @@ class ValidateAdvisorForm(FormValidationAction):
         # Nothing left can change the outcome: keep only what is answered, so the form ends.
         return [slot for slot in domain_slots if tracker.slots.get(slot) is not None]
 
-    def _free_text_answer(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+    def extract_slot(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         """The latest message as a candidate answer to `slot`, if it is being asked."""
         if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
             return {}
@@ -107,9 +119,15 @@ class ValidateAdvisorForm(FormValidationAction):
             return {}
         return {slot: text}
 
-    def _validate(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    def validate_slot(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
     ) -> dict[str, Any]:
+        """The answer to `slot` in the words the rules use; after misses, the default."""
         answer = normalise_answer(slot, value)
         if answer is None:
             # An entity can be a fragment ("code" of "strangers' code"): read the whole
@@ -131,82 +149,17 @@ class ValidateAdvisorForm(FormValidationAction):
             return {slot: NOT_SURE, RETRIES_SLOT: retries}
         return {slot: None, RETRIES_SLOT: retries}
 
-    # Rasa SDK finds these by name (extract_<slot>, validate_<slot>).
-    def extract_isolation(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("isolation", t)
 
-    def extract_os_mix(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("os_mix", t)
+class _AskAdvisorQuestion(Action, ABC):
+    """Ask one form question; after misses, say so, then explain it with buttons.
 
-    def extract_density(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("density", t)
+    Abstract, so that the action server registers only the subclasses (one a question).
+    """
 
-    def extract_startup(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("startup", t)
-
-    def extract_stateful(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("stateful", t)
-
-    def extract_legacy(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("legacy", t)
-
-    def extract_team_containers(
-        self, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._free_text_answer("team_containers", t)
-
-    def validate_isolation(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("isolation", v, d, t)
-
-    def validate_os_mix(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("os_mix", v, d, t)
-
-    def validate_density(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("density", v, d, t)
-
-    def validate_startup(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("startup", v, d, t)
-
-    def validate_stateful(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("stateful", v, d, t)
-
-    def validate_legacy(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("legacy", v, d, t)
-
-    def validate_team_containers(
-        self, v: Any, d: CollectingDispatcher, t: Tracker, dom: dict[str, Any]
-    ) -> dict[str, Any]:
-        return self._validate("team_containers", v, d, t)
-
-
-class _AskAdvisorQuestion(Action):
-    """Ask one form question; after misses, say so, then explain it with buttons."""
-
-    slot_name = ""
+    @property
+    @abstractmethod
+    def slot_name(self) -> str:
+        """The form slot this action asks for; a subclass sets it as a class attribute."""
 
     def name(self) -> str:
         return f"action_ask_{self.slot_name}"

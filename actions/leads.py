@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.slot_hooks import SlotHooks
 from bot.leads.db import DatabaseConfigError
 from bot.leads.form import (
     FORM_SLOTS,
@@ -46,8 +47,11 @@ def _reset_lead_slots() -> list[EventType]:
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS, *HELPER_SLOTS)]
 
 
-class ValidateLeadForm(FormValidationAction):
+class ValidateLeadForm(SlotHooks, FormValidationAction):
     """Checks each answer; explains after two misses; ends the form on a refusal."""
+
+    # Every question is judged by `validate_slot`; SlotHooks makes `validate_<slot>`.
+    validated_slots = FORM_SLOTS
 
     def name(self) -> str:
         return "validate_lead_form"
@@ -62,58 +66,19 @@ class ValidateLeadForm(FormValidationAction):
         # Refused consent or a visitor who gave up: no more questions.
         return [] if form_is_over(tracker.slots) else domain_slots
 
-    async def _judge(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    async def validate_slot(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
+        """Judge the answer to `slot` (bot.leads.form); say why when it is refused."""
         verdict = judge_answer(slot, value, tracker.get_slot("lead_form_misses"))
         if verdict.response:
             dispatcher.utter_message(response=verdict.response)
         return verdict.slots
-
-    async def validate_lead_consent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_consent", value, dispatcher, tracker)
-
-    async def validate_lead_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_name", value, dispatcher, tracker)
-
-    async def validate_lead_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_email", value, dispatcher, tracker)
-
-    async def validate_lead_company(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_company", value, dispatcher, tracker)
-
-    async def validate_lead_role(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_role", value, dispatcher, tracker)
-
-    async def validate_lead_timeline(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_timeline", value, dispatcher, tracker)
-
-    async def validate_lead_size(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_size", value, dispatcher, tracker)
-
-    async def validate_lead_budget(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_budget", value, dispatcher, tracker)
-
-    async def validate_lead_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return await self._judge("lead_confirmed", value, dispatcher, tracker)
 
 
 class ActionAskLeadConfirmed(Action):

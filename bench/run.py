@@ -6,7 +6,7 @@
 
 Both assistants are trained on the same `data/` and `domain.yml`, started one after the
 other (cold starts never overlap) with the same action server code, channel credentials
-and tracker store kind, and then measured interleaved through the REST webhook on
+and database (a SQLite file each), and then measured interleaved through the REST webhook on
 loopback: only one of them is under load at any moment, and background load on a shared
 machine hits both alike. Results go to `bench/out/results.json` (`soak.json` for a soak).
 """
@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bench import measure
 from bench.launcher import (
@@ -71,6 +73,9 @@ ACTION_CANDIDATES = (
 PARSE_TEXTS = (*FAQ_TEXTS, "hello", "I want to talk to sales", "thanks, bye")
 CONVERSATION = ("hello", FAQ_TEXTS[0], FAQ_TEXTS[2], None, "thanks", "bye")  # None: action turn
 CONCURRENCY = (1, 8, 32)
+# Our tracker store class, as the product runs it.
+PRODUCT_TRACKER_STORE = str(
+    yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())["tracker_store"]["type"])
 
 
 def load_dev_set(path: Path) -> list[tuple[str, str]]:
@@ -82,9 +87,18 @@ def load_dev_set(path: Path) -> list[tuple[str, str]]:
 
 
 def tracker_store_for(kind: str, workdir: Path, name: str) -> dict[str, Any] | None:
+    """The tracker store of one side: `kind` is a `--tracker` choice.
+
+    `sqlite` gives each side its own project's store class on a fresh SQLite file: ours
+    the one in endpoints.yml (it keeps trackers between turns, see bot/stores.py), stock
+    Rasa's `SQLTrackerStore`, which is what a `rasa init` project set to SQLite runs.
+    `rasa-sqlite` gives both sides Rasa's class, to separate the store's share of a
+    turn from the pipeline's.
+    """
     if kind == "memory":
         return None
-    return {"type": "SQL", "dialect": "sqlite", "db": str(workdir / f"{name}-tracker.db")}
+    store_type = PRODUCT_TRACKER_STORE if kind == "sqlite" and name != "stock" else "SQL"
+    return {"type": store_type, "dialect": "sqlite", "db": str(workdir / f"{name}-tracker.db")}
 
 
 def ensure_model(name: str, args: argparse.Namespace, logdir: Path) -> tuple[Path, float | None,
@@ -447,8 +461,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="sequential requests per latency figure (default 200, quick 40)")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds per concurrency level (default 30, quick 8)")
-    parser.add_argument("--tracker", choices=("sqlite", "memory"), default="sqlite",
-                        help="tracker store used by both assistants (default sqlite, ours)")
+    parser.add_argument("--tracker", choices=("sqlite", "rasa-sqlite", "memory"),
+                        default="sqlite",
+                        help="sqlite: each side's own store class on SQLite (ours: "
+                             "endpoints.yml's; stock: Rasa's); rasa-sqlite: Rasa's class "
+                             "for both; memory: in-memory for both")
     parser.add_argument("--ports", type=int, nargs=2, default=None, metavar=("RASA", "ACTIONS"),
                         help="soak mode's loopback ports (default: the first free ones "
                              "from 5400; the comparison picks four free ones)")

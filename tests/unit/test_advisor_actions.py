@@ -64,63 +64,63 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
+async def validate_form(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher, **tracker_args: Any
+) -> dict[str, Any]:
+    """The slots that the advisor form's validation sets on `make_tracker(**tracker_args)`."""
+    tracker = make_tracker(domain, **tracker_args)
+    return slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
+
+
 # --- the form's validation -------------------------------------------------------------
 
 
 @pytest.mark.asyncio
-async def test_a_free_text_answer_is_normalised(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
+@pytest.mark.parametrize(
+    ("asked", "text", "set_by_message", "answer"),
+    [
+        pytest.param("startup", "they have to be up within seconds", None, "seconds",
+                     id="a free-text answer is normalised"),
+        pytest.param("isolation", '/inform{"isolation":"not_sure"}', {"isolation": "not_sure"},
+                     "not_sure", id="a not-sure button is kept as not sure"),
+        pytest.param("os_mix", "Win Server 2019 and RHEL",
+                     {"os_mix": ["windows_only", "linux_only"]}, ["windows_and_linux"],
+                     id="several systems in one message make a mix"),
+        pytest.param("isolation", "our platform runs strangers' code", {"isolation": "code"},
+                     "untrusted", id="an entity fragment is read again from the whole message"),
+    ],
+)
+async def test_an_answer_to_the_question_asked_is_normalised(
+    domain: dict[str, Any],
+    dispatcher: CollectingDispatcher,
+    asked: str,
+    text: str,
+    set_by_message: dict[str, Any] | None,
+    answer: Any,
 ) -> None:
-    tracker = make_tracker(
-        domain, slots={"requested_slot": "startup"}, text="they have to be up within seconds"
+    events = await validate_form(
+        domain, dispatcher, slots={"requested_slot": asked}, text=text,
+        set_by_message=set_by_message,
     )
-    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
-    assert slot_events(events)["startup"] == "seconds"
+    assert events[asked] == answer
+    assert events["advisor_retries"] == {}
     assert dispatcher.messages == []
-
-
-@pytest.mark.asyncio
-async def test_a_not_sure_button_is_kept_as_not_sure(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
-) -> None:
-    tracker = make_tracker(
-        domain,
-        slots={"requested_slot": "isolation"},
-        text='/inform{"isolation":"not_sure"}',
-        set_by_message={"isolation": "not_sure"},
-    )
-    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
-    assert slot_events(events)["isolation"] == "not_sure"
-
-
-@pytest.mark.asyncio
-async def test_several_systems_in_one_message_make_a_mix(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
-) -> None:
-    tracker = make_tracker(
-        domain,
-        slots={"requested_slot": "os_mix"},
-        text="Win Server 2019 and RHEL",
-        set_by_message={"os_mix": ["windows_only", "linux_only"]},
-    )
-    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
-    assert slot_events(events)["os_mix"] == ["windows_and_linux"]
 
 
 @pytest.mark.asyncio
 async def test_a_question_in_the_middle_is_not_taken_as_an_answer(
     domain: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> None:
-    tracker = make_tracker(
+    events = await validate_form(
         domain,
+        dispatcher,
         slots={"requested_slot": "startup"},
         text="what is a container?",
         intent="ask_container_definition",
     )
-    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
     # No slot candidate at all: Rasa then rejects the form and the FAQ rule answers.
-    assert "startup" not in slot_events(events)
-    assert "advisor_retries" not in slot_events(events)
+    assert "startup" not in events
+    assert "advisor_retries" not in events
 
 
 @pytest.mark.asyncio
@@ -130,22 +130,24 @@ async def test_misses_are_counted_then_the_default_is_assumed(
     retries: dict[str, int] = {}
     for attempt in (1, 2):
         dispatcher = CollectingDispatcher()
-        tracker = make_tracker(
+        events = await validate_form(
             domain,
+            dispatcher,
             slots={"requested_slot": "startup", "advisor_retries": retries},
             text="bananas",
         )
-        events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
         assert events["startup"] is None
         retries = events["advisor_retries"]
         assert retries == {"startup": attempt}
         assert dispatcher.messages == []
 
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        domain, slots={"requested_slot": "startup", "advisor_retries": retries}, text="bananas"
+    events = await validate_form(
+        domain,
+        dispatcher,
+        slots={"requested_slot": "startup", "advisor_retries": retries},
+        text="bananas",
     )
-    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
     assert events["startup"] == "not_sure"
     assert events["advisor_retries"] == {}
     [message] = dispatcher.messages
@@ -157,8 +159,9 @@ async def test_misses_are_counted_then_the_default_is_assumed(
 async def test_activation_says_what_the_opening_message_told_us(
     domain: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> None:
-    tracker = make_tracker(
+    events = await validate_form(
         domain,
+        dispatcher,
         text="We run about 200 Linux microservices and customers upload their own code",
         intent="ask_use_case_recommendation",
         set_by_message={
@@ -168,7 +171,6 @@ async def test_activation_says_what_the_opening_message_told_us(
             "isolation": "untrusted",
         },
     )
-    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
     assert events["isolation"] == "untrusted" and events["density"] == "high"
     [message] = dispatcher.messages
     assert message["response"] == "utter_advisor_noted"
@@ -194,15 +196,15 @@ async def test_the_form_stops_once_no_answer_can_change_the_result(
 async def test_the_form_goes_on_while_answers_can_still_matter(
     domain: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> None:
-    tracker = make_tracker(
+    events = await validate_form(
         domain,
+        dispatcher,
         slots={"requested_slot": "os_mix"},
         text="linux",
         set_by_message={"os_mix": ["linux"]},
     )
-    events = await ValidateAdvisorForm().run(dispatcher, tracker, domain)
-    assert slot_events(events)["os_mix"] == ["linux_only"]
-    assert "requested_slot" not in slot_events(events)  # Rasa asks the next question
+    assert events["os_mix"] == ["linux_only"]
+    assert "requested_slot" not in events  # Rasa asks the next question
 
 
 # --- asking ------------------------------------------------------------------------------
@@ -302,20 +304,6 @@ async def test_a_correction_after_the_result_changes_the_profile(
 
 
 @pytest.mark.asyncio
-async def test_a_correction_without_a_recognised_answer_changes_nothing(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
-) -> None:
-    tracker = make_tracker(
-        domain,
-        slots={"advisor_done": True, "recommendation": {"verdict": "vm", "profile": {}}},
-        text="hmm, something is different",
-        form_active=False,
-    )
-    assert await ActionRecommend().run(dispatcher, tracker, domain) == []
-    assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_no_change"]
-
-
-@pytest.mark.asyncio
 async def test_starting_again_forgets_old_answers_but_keeps_new_ones(
     domain: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> None:
@@ -334,33 +322,31 @@ async def test_starting_again_forgets_old_answers_but_keeps_new_ones(
 
 
 @pytest.mark.asyncio
-async def test_an_entity_fragment_is_read_again_from_the_whole_message(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
+@pytest.mark.parametrize(
+    ("slots", "text", "set_by_message"),
+    [
+        pytest.param({"recommendation": {"verdict": "vm", "profile": {}}},
+                     "hmm, something is different", None,
+                     id="a correction without a recognised answer changes nothing"),
+        pytest.param({"recommendation": {"verdict": "container",
+                                         "profile": {"os_mix": "linux_only"}},
+                      "isolation": "medium"},
+                     "we run Linux", {"os_mix": ["linux_only"]},
+                     id="restating an answer after the result is not a change"),
+    ],
+)
+async def test_a_message_after_the_result_that_changes_no_answer(
+    domain: dict[str, Any],
+    dispatcher: CollectingDispatcher,
+    slots: dict[str, Any],
+    text: str,
+    set_by_message: dict[str, Any] | None,
 ) -> None:
     tracker = make_tracker(
         domain,
-        slots={"requested_slot": "isolation"},
-        text="our platform runs strangers' code",
-        set_by_message={"isolation": "code"},
-    )
-    events = slot_events(await ValidateAdvisorForm().run(dispatcher, tracker, domain))
-    assert events["isolation"] == "untrusted"
-    assert events["advisor_retries"] == {}
-
-
-@pytest.mark.asyncio
-async def test_restating_an_answer_after_the_result_is_not_a_change(
-    domain: dict[str, Any], dispatcher: CollectingDispatcher
-) -> None:
-    tracker = make_tracker(
-        domain,
-        slots={
-            "advisor_done": True,
-            "recommendation": {"verdict": "container", "profile": {"os_mix": "linux_only"}},
-            "isolation": "medium",
-        },
-        text="we run Linux",
-        set_by_message={"os_mix": ["linux_only"]},
+        slots={"advisor_done": True, **slots},
+        text=text,
+        set_by_message=set_by_message,
         form_active=False,
     )
     assert await ActionRecommend().run(dispatcher, tracker, domain) == []
