@@ -414,20 +414,30 @@ async def _soak_loop(url: str, rasa_pid: int, action_pid: int, script: tuple[str
         samples.append({"t": time.perf_counter() - started, "rasa_mb": current_rss_mb(rasa_pid),
                         "actions_mb": current_rss_mb(action_pid)})
 
+    def slope_mb_per_min(points: list[tuple[float, float]]) -> float | None:
+        if len(points) < 2:
+            return None
+        ts, ms = [t for t, _ in points], [m for _, m in points]
+        mean_t, mean_m = sum(ts) / len(ts), sum(ms) / len(ms)
+        var = sum((t - mean_t) ** 2 for t in ts)
+        return 60.0 * sum((t - mean_t) * (m - mean_m)
+                          for t, m in zip(ts, ms, strict=True)) / var
+
     def drift(key: str) -> dict[str, float | None]:
-        # Skip the first minute: caches and allocator pools fill up at the start.
+        # Skip the first minute: allocator pools fill up at the start. The tracker cache
+        # (bot/stores.py) fills for longer, up to its bound, so the second half's slope
+        # is reported too: a leak keeps growing there, a bounded cache does not.
         values = [(float(s["t"] or 0.0), float(v)) for s in samples
                   if (v := s[key]) is not None]
         steady = [v for v in values if v[0] >= 60.0] or values
         if len(steady) < 2:
             return {"first": None, "last": None, "max": None, "drift": None,
-                    "slope_mb_per_min": None}
-        ts, ms = [t for t, _ in steady], [m for _, m in steady]
-        mean_t, mean_m = sum(ts) / len(ts), sum(ms) / len(ms)
-        var = sum((t - mean_t) ** 2 for t in ts)
-        slope = sum((t - mean_t) * (m - mean_m) for t, m in zip(ts, ms, strict=True)) / var
+                    "slope_mb_per_min": None, "second_half_slope_mb_per_min": None}
+        ms = [m for _, m in steady]
         return {"first": ms[0], "last": ms[-1], "max": max(ms), "drift": ms[-1] - ms[0],
-                "slope_mb_per_min": slope * 60.0}
+                "slope_mb_per_min": slope_mb_per_min(steady),
+                "second_half_slope_mb_per_min": slope_mb_per_min(
+                    [v for v in values if v[0] >= args.soak / 2])}
 
     errors: dict[str, int] = {}
     for _, r in results:
@@ -510,7 +520,8 @@ def main(argv: list[str] | None = None) -> int:
             m = mem[proc]
             print(f"  {proc:<8} RSS {_fmt(m['first'])} -> {_fmt(m['last'])} MiB "
                   f"(max {_fmt(m['max'])}, drift {_fmt(m['drift'])}, "
-                  f"{_fmt(m['slope_mb_per_min'])} MiB/min)")
+                  f"{_fmt(m['slope_mb_per_min'])} MiB/min; second half "
+                  f"{_fmt(m['second_half_slope_mb_per_min'])} MiB/min)")
         print(f"  p95 first minute {_fmt(soaked['p95_first_minute_ms'])} ms, last minute "
               f"{_fmt(soaked['p95_last_minute_ms'])} ms; JSON in {out}")
         return 0 if soaked["errors"] == 0 else 1

@@ -86,7 +86,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         connect_timeout_s: float | str = 30.0,
         retries: int | str = 3,
         retry_wait_s: float | str = 0.5,
-        cache_size: int | str = 1000,
+        cache_size: int | str = 200,
         **kwargs: Any,
     ) -> None:
         """Connect, or fail within `connect_timeout_s` with a message naming the database.
@@ -106,7 +106,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             retries: Attempts per read or write before the turn fails.
             retry_wait_s: Pause between attempts (doubled each time).
             cache_size: Trackers this replica keeps between turns; 0 reads every turn's
-                tracker from the database, as Rasa does.
+                tracker from the database, as Rasa does. A six-turn conversation takes
+                about 50 KB, so the default costs at most about 10 MB; a conversation
+                that dropped out is simply read from the database again.
             kwargs: Passed on to Rasa's `TrackerStore`.
         """
         # Endpoint files deliver numbers as strings when they come from ${VARIABLES}.
