@@ -131,6 +131,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             _use_wal(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._cache = _TrackerCache(int(cache_size))
+        # A Core statement built once: SQLAlchemy reuses its compiled form, where an ORM
+        # query is rebuilt on every call (which took half of this query's time).
+        self._newest_id_statement = (sa.select(sa.func.max(self.SQLEvent.id))
+                                     .where(self.SQLEvent.sender_id == sa.bindparam("sender_id")))
         self._wrapper_made_strict = False
         self._where = where
         logger.info("Tracker store ready: %s (strict, no in-memory fallback).", where)
@@ -177,24 +181,28 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                                            fetch_events_from_all_sessions=False).count()
             rows = [self._row(tracker.sender_id, event)
                     for event in list(tracker.events)[stored:]]
-            session.add_all(rows)
-            session.flush()  # assigns the ids
-            newest_id = max((row.id for row in rows), default=newest_id)
+            if rows:
+                # One Core insert of all rows: the ORM's unit of work cost more than the
+                # database did. Turns of a conversation run one at a time (lock store),
+                # so its newest id, read back in this transaction, is our last row's.
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+                newest_id = self._newest_event_id(session, tracker.sender_id)
             session.commit()
         self._cache.put(tracker, newest_id)
 
     def _newest_event_id(self, session: Session, sender_id: str) -> int | None:
-        newest: int | None = (session.query(sa.func.max(self.SQLEvent.id))
-                              .filter(self.SQLEvent.sender_id == sender_id).scalar())
+        newest: int | None = session.execute(self._newest_id_statement,
+                                             {"sender_id": sender_id}).scalar()
         return newest
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
         """One `events` row, with the columns Rasa's own store fills."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"), data=json.dumps(data))
+        return {"sender_id": sender_id, "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"), "data": json.dumps(data)}
 
     async def _strictly(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         self._make_wrapper_strict()
