@@ -86,6 +86,15 @@ class Settings:
     leads_test_pause_at: str = ""
     leads_test_pause_file: str = ""
 
+    # --- Redis, shared by the replicas (the same variables as the lock store's) ---
+    # Set in production: Slack's delivery ids are remembered there, so a retry that
+    # reaches another replica is not answered twice. Unset: each process remembers alone.
+    redis_host: str = ""
+    redis_port: int = 6379
+    redis_db: int = 0
+    redis_password: str = ""
+    redis_key_prefix: str = ""
+
     # --- Slack ---
     slack_token: str = ""
     slack_signing_secret: str = ""
@@ -177,6 +186,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         leads_test_pause_at=env.get("LEADS_TEST_PAUSE_AT", "").strip(),
         leads_test_pause_file=env.get("LEADS_TEST_PAUSE_FILE", "").strip(),
+        redis_host=env.get("REDIS_HOST", "").strip(),
+        redis_port=_int(env, "REDIS_PORT", defaults.redis_port),
+        redis_db=_int(env, "REDIS_DB", defaults.redis_db),
+        redis_password=env.get("REDIS_PASSWORD", ""),
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX", "").strip(),
         slack_token=env.get("SLACK_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,

@@ -1,11 +1,29 @@
-"""Remembering recently seen ids, so a delivery that arrives twice is handled once."""
+"""Remembering recently seen ids, so a delivery that arrives twice is handled once.
+
+`RecentIds` remembers in the process; `SharedRecentIds` in Redis, so that a retry that a
+load balancer sends to another replica is still recognised. `recent_ids_for(settings)`
+picks the shared one when Redis is configured (production), else the local one.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class SeenIds(Protocol):
+    """Anything that can tell whether an id is new."""
+
+    def first_time(self, item: str) -> bool:
+        """Record `item`; True if it was not seen recently."""
 
 
 class RecentIds:
@@ -50,3 +68,45 @@ class RecentIds:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+class SharedRecentIds:
+    """Recently seen ids kept in Redis, shared by every replica.
+
+    Each id is one key set with `SET NX EX`: atomic, so of two replicas handed the same
+    delivery exactly one sees it first, and Redis forgets it after `ttl_seconds`. When
+    Redis cannot be reached the replica falls back to its own memory (logged): a
+    duplicate may then be answered twice, but no message is dropped.
+    """
+
+    def __init__(self, client: Any, key_prefix: str, ttl_seconds: float = 600.0) -> None:
+        """Use `client` (a `redis.Redis`) with keys under `key_prefix`."""
+        self.client = client
+        self.key_prefix = key_prefix
+        self.ttl_seconds = ttl_seconds
+        self.local = RecentIds(ttl_seconds)
+
+    def first_time(self, item: str) -> bool:
+        """Record `item`; True if no replica saw it within the last `ttl_seconds`."""
+        import redis
+
+        try:
+            created = self.client.set(f"{self.key_prefix}:seen:{item}", 1, nx=True,
+                                      ex=max(1, int(self.ttl_seconds)))
+        except redis.RedisError as error:
+            logger.warning("shared dedupe unavailable (%s); using this replica's memory",
+                           type(error).__name__)
+            return self.local.first_time(item)
+        return bool(created)
+
+
+def recent_ids_for(settings: Settings, ttl_seconds: float = 600.0) -> SeenIds:
+    """Shared ids in Redis when `REDIS_HOST` is set, else this process's memory."""
+    if not settings.redis_host:
+        return RecentIds(ttl_seconds)
+    import redis
+
+    client = redis.Redis(host=settings.redis_host, port=settings.redis_port,
+                         db=settings.redis_db, password=settings.redis_password or None,
+                         socket_timeout=2.0, socket_connect_timeout=2.0)
+    return SharedRecentIds(client, settings.redis_key_prefix or "advisor", ttl_seconds)

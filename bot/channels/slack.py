@@ -34,7 +34,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.conversation import refusal_for, screen_message
-from bot.channels.dedupe import RecentIds
+from bot.channels.dedupe import recent_ids_for
 from bot.channels.guard import MessageGuard, Verdict
 from bot.channels.slack_blocks import (
     escape,
@@ -229,7 +229,7 @@ class GuardedSlackInput(SlackInput):
         self.api_base_url = api_base_url
         self.settings = settings or load_settings()
         self.guard = MessageGuard.from_settings(self.settings)
-        self.seen = RecentIds()
+        self.seen = recent_ids_for(self.settings)
 
     def get_output_channel(
         self, channel: str | None = None, thread_id: str | None = None
