@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,14 +285,44 @@ def start_rasa_server(
     credentials: Path | None = None,
     auth_token: str | None = None,
     env: Mapping[str, str] | None = None,
+    cors: Sequence[str] | None = None,
 ) -> ServerProcess:
-    """Start `rasa run` on loopback; the HTTP API is on only when `auth_token` is given."""
+    """Start `rasa run` on loopback; the HTTP API is on only when `auth_token` is given.
+
+    `cors` passes the allowed origins as scripts/run.sh does (`--cors ...`).
+    """
     cmd = [str(VENV_BIN / "rasa"), "run", "-m", str(model), "--port", str(port),
            "--interface", LOOPBACK, "--endpoints", str(endpoints),
            "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml")]
     if auth_token:
         cmd += ["--enable-api", "--auth-token", auth_token]
+    if cors is not None:
+        cmd += ["--cors", *cors]
     return _spawn("rasa", cmd, port, log_path, env or {})
+
+
+def start_actions_then_rasa(
+    start_actions: Callable[[], ServerProcess],
+    start_rasa: Callable[[], ServerProcess],
+    ready_timeout: float,
+) -> tuple[ServerProcess, ServerProcess, float]:
+    """Start the action server and wait for it, then the Rasa server and wait for it.
+
+    The order matters: Rasa's first turns may call actions. Whatever was started is
+    stopped again if a later step fails.
+
+    Returns:
+        The action server, the Rasa server, and the action server's start-up seconds.
+    """
+    with contextlib.ExitStack() as on_failure:
+        actions = start_actions()
+        on_failure.callback(actions.stop)
+        actions_ready_s = wait_until_ready(actions, "/health", 120.0)
+        rasa = start_rasa()
+        on_failure.callback(rasa.stop)
+        wait_until_ready(rasa, "/", ready_timeout)
+        on_failure.pop_all()  # both answer: the caller owns them now
+    return actions, rasa, actions_ready_s
 
 
 def wait_until_ready(server: ServerProcess, path: str, timeout: float,
@@ -359,17 +389,9 @@ def start_stack(
     """Start the action server, then the Rasa server, and wait until both answer."""
     endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", action_port,
                                 tracker_store, lock_store)
-    actions = start_action_server(action_port, workdir / f"{name}-actions.log", env)
-    try:
-        wait_until_ready(actions, "/health", 120.0)
-        rasa = start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
-                                 credentials=credentials, auth_token=auth_token, env=env)
-        try:
-            wait_until_ready(rasa, "/", ready_timeout)
-        except BaseException:
-            rasa.stop()
-            raise
-    except BaseException:
-        actions.stop()
-        raise
+    actions, rasa, _ = start_actions_then_rasa(
+        lambda: start_action_server(action_port, workdir / f"{name}-actions.log", env),
+        lambda: start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
+                                  credentials=credentials, auth_token=auth_token, env=env),
+        ready_timeout)
     return Stack(rasa=rasa, actions=actions, auth_token=auth_token)

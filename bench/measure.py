@@ -85,23 +85,6 @@ async def send_turn(session: aiohttp.ClientSession, base_url: str, sender: str, 
         return TurnResult(time.perf_counter() - started, 0, 0, type(exc).__name__)
 
 
-async def parse_latency(base_url: str, token: str, texts: Sequence[str],
-                        samples: int) -> LatencyStats:
-    """Time `samples` sequential `/model/parse` calls over `texts`."""
-    latencies: list[float] = []
-    async with aiohttp.ClientSession() as session:
-        for text in itertools.islice(itertools.cycle(texts), samples):
-            started = time.perf_counter()
-            async with session.post(f"{base_url}/model/parse", params={"token": token},
-                                    json={"text": text},
-                                    timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)) as r:
-                await r.read()
-                if r.status != 200:
-                    raise RuntimeError(f"/model/parse answered {r.status}")
-            latencies.append(time.perf_counter() - started)
-    return LatencyStats.of(latencies)
-
-
 async def turn_latency(base_url: str, texts: Sequence[str], samples: int,
                        turns_per_conversation: int = 5,
                        webhook: str = REST_WEBHOOK) -> tuple[LatencyStats, int]:
@@ -178,13 +161,6 @@ def summarize_load(concurrency: int, results: Sequence[TurnResult],
                       turns_per_s=len(results) / elapsed_s if elapsed_s else math.nan,
                       latency=LatencyStats.of([r.latency_s for r in results]),
                       error_kinds=kinds)
-
-
-async def throughput(base_url: str, script: Sequence[str], concurrency: int,
-                     duration_s: float, webhook: str = REST_WEBHOOK) -> LoadResult:
-    """`run_load` summarised."""
-    results, elapsed = await run_load(base_url, script, concurrency, duration_s, webhook)
-    return summarize_load(concurrency, results, elapsed)
 
 
 async def parse_once(session: aiohttp.ClientSession, base_url: str, token: str,

@@ -36,9 +36,9 @@ from bench.launcher import (
     current_rss_mb,
     free_ports,
     start_action_server,
+    start_actions_then_rasa,
     start_rasa_server,
     train,
-    wait_until_ready,
     write_endpoints,
 )
 
@@ -144,17 +144,16 @@ async def serve(name: str, model: Path, ports: tuple[int, int], args: argparse.N
     rasa_port, action_port = ports
     endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", action_port,
                                 tracker_store_for(args.tracker, workdir, name))
-    actions = start_action_server(action_port, workdir / f"{name}-actions.log")
+    actions, rasa, actions_ready = start_actions_then_rasa(
+        lambda: start_action_server(action_port, workdir / f"{name}-actions.log"),
+        lambda: start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
+                                  auth_token=TOKEN, env=SERVER_ENV),
+        900.0)
     try:
-        actions_ready = wait_until_ready(actions, "/health", 120.0)
-        rasa = start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
-                                 auth_token=TOKEN, env=SERVER_ENV)
-        try:
-            cold = await measure.wait_first_reply(rasa, 900.0, args.webhook)
-        except BaseException:
-            rasa.stop()
-            raise
+        # From spawning the server, so the wait above is part of it.
+        cold = await measure.wait_first_reply(rasa, 900.0, args.webhook)
     except BaseException:
+        rasa.stop()
         actions.stop()
         raise
     print(f"    {name}: cold start {cold:.1f} s", flush=True)
@@ -357,24 +356,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 async def soak(model: Path, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Drive ours at a steady rate for `args.soak` seconds, sampling memory every 10 s."""
-    rasa_port, action_port = args.ports
-    endpoints = write_endpoints(workdir / "soak-endpoints.yml", action_port,
-                                tracker_store_for(args.tracker, workdir, "soak"))
-    actions = start_action_server(action_port, workdir / "soak-actions.log")
-    rasa = None
+    served = await serve("soak", model, args.ports, args, workdir)
     try:
-        wait_until_ready(actions, "/health", 120.0)
-        rasa = start_rasa_server(model, rasa_port, endpoints, workdir / "soak-rasa.log",
-                                 auth_token=TOKEN, env=SERVER_ENV)
-        await measure.wait_first_reply(rasa, 600.0, args.webhook)
-        custom = await measure.served_custom_actions(rasa.url, TOKEN)
-        chosen, _ = await pick_action_text(rasa.url, custom, args.action_text, args.webhook)
+        custom = await measure.served_custom_actions(served.url, TOKEN)
+        chosen, _ = await pick_action_text(served.url, custom, args.action_text, args.webhook)
         script = tuple(chosen if t is None else t for t in CONVERSATION)
-        return await _soak_loop(rasa.url, rasa.pid, actions.pid, script, args)
+        return await _soak_loop(served.url, served.rasa.pid, served.actions.pid, script, args)
     finally:
-        if rasa:
-            rasa.stop()
-        actions.stop()
+        served.stop()
 
 
 async def _soak_loop(url: str, rasa_pid: int, action_pid: int, script: tuple[str, ...],

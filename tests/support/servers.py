@@ -27,12 +27,11 @@ from bench.launcher import (
     BASE_ENV,
     LOOPBACK,
     PROJECT_ROOT,
-    VENV_BIN,
     LaunchError,
     ServerProcess,
-    _spawn,
     port_is_free,
     start_action_server,
+    start_actions_then_rasa,
     start_rasa_server,
     wait_until_ready,
     write_endpoints,
@@ -116,27 +115,16 @@ class AssistantServers:
         """
         self.rasa.stop()
         time.sleep(down_seconds)
-        self.rasa = _start_rasa(self.model, self.rasa.port, self.endpoints, self.credentials,
-                                self.workdir / "rasa-restarted.log", self.env, self.cors)
+        self.rasa = start_rasa_server(self.model, self.rasa.port, self.endpoints,
+                                      self.workdir / "rasa-restarted.log",
+                                      credentials=self.credentials, env=self.env,
+                                      cors=self.cors)
         wait_until_ready(self.rasa, "/", self.ready_timeout)
 
     def stop(self) -> None:
         """Stop both servers (each by its own process group)."""
         self.rasa.stop()
         self.actions.stop()
-
-
-def _start_rasa(servers_model: Path, port: int, endpoints: Path, credentials: Path,
-                log_path: Path, env: Mapping[str, str],
-                cors: Sequence[str] | None) -> ServerProcess:
-    if cors is None:
-        return start_rasa_server(servers_model, port, endpoints, log_path,
-                                 credentials=credentials, env=dict(env))
-    # As scripts/run.sh starts it: `--cors` with the allowed origins.
-    cmd = [str(VENV_BIN / "rasa"), "run", "-m", str(servers_model), "--port", str(port),
-           "--interface", LOOPBACK, "--endpoints", str(endpoints),
-           "--credentials", str(credentials), "--cors", *cors]
-    return _spawn("rasa", cmd, port, log_path, dict(env))
 
 
 def start_servers(
@@ -182,20 +170,12 @@ def start_servers(
                               "db": str(workdir / "tracker.db")}
     action_port, rasa_port = free_port(), free_port()
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port, store, lock_store)
-    actions = start_action_server(action_port, workdir / "actions.log",
-                                  env=action_env, package=actions_package)
-    try:
-        wait_until_ready(actions, "/health", 120.0)
-        rasa = _start_rasa(model, rasa_port, endpoints, credentials_path,
-                           workdir / "rasa.log", env or {}, cors)
-        try:
-            wait_until_ready(rasa, "/", ready_timeout)
-        except BaseException:
-            rasa.stop()
-            raise
-    except BaseException:
-        actions.stop()
-        raise
+    actions, rasa, _ = start_actions_then_rasa(
+        lambda: start_action_server(action_port, workdir / "actions.log", env=action_env,
+                                    package=actions_package),
+        lambda: start_rasa_server(model, rasa_port, endpoints, workdir / "rasa.log",
+                                  credentials=credentials_path, env=env, cors=cors),
+        ready_timeout)
     return AssistantServers(rasa=rasa, actions=actions, workdir=workdir, model=model,
                             endpoints=endpoints, credentials=credentials_path,
                             env=dict(env or {}), cors=cors, ready_timeout=ready_timeout)
