@@ -28,7 +28,7 @@ from bot.leads.form import (
     summary_fields,
 )
 from bot.leads.runtime import get_runtime
-from bot.leads.services import forget, submit_lead
+from bot.leads.services import forget_conversation, submit_lead
 from bot.leads.transcript import summarise_conversation
 from bot.leads.worker import wake_running_worker
 from bot.topics import TOPIC_TITLES
@@ -154,11 +154,13 @@ class ActionFinishLeadForm(Action):
 
 
 class ActionForgetMe(Action):
-    """Delete the visitor's leads, their outbox rows and this conversation's events.
+    """Erase what this conversation gave: its leads, their outbox rows, its events.
 
-    Leads of this conversation and of the email given in it go now (with their outbox
-    rows and delivery attempts); the tracker events up to this message are erased by the
-    delivery worker shortly after Rasa has saved this turn (see bot/leads/erasure.py).
+    Only this conversation: the email typed in it proves nothing, so leads from other
+    conversations stay (erasing a person by email is the operator's CLI). The leads go
+    now; a lead that may have reached the CRM is queued for erasure there; the tracker
+    events up to this message are erased by the delivery worker shortly after Rasa has
+    saved this turn (see bot/leads/erasure.py).
     """
 
     def name(self) -> str:
@@ -169,14 +171,15 @@ class ActionForgetMe(Action):
     ) -> list[EventType]:
         timestamps = [float(e["timestamp"]) for e in tracker.events if e.get("timestamp")]
         runtime = get_runtime()
-        report = forget(
+        report = forget_conversation(
             runtime.engine,
-            email=tracker.get_slot("lead_email"),
-            conversation_id=tracker.sender_id,
+            tracker.sender_id,
             before_timestamp=max(timestamps) if timestamps else None,
         )
         wake_running_worker()
-        dispatcher.utter_message(response="utter_forget_me_done", leads=report.leads)
+        response = "utter_forget_me_done_crm" if report.crm_erasures else "utter_forget_me_done"
+        dispatcher.utter_message(response=response, leads=report.leads,
+                                 crm_copies=report.crm_erasures)
         return [AllSlotsReset(), ActiveLoop(None), SlotSet("requested_slot", None)]
 
 

@@ -102,6 +102,10 @@ class Settings:
     slack_sales_channel: str = ""
 
     # --- channels (widget, REST guard, Slack) ---
+    # The REST channel is for server-side integrations only and off until this is set:
+    # callers send `Authorization: Bearer <token>` or `X-Signature: sha256=<HMAC of the
+    # body under the token>`.
+    rest_channel_token: str = ""
     # Per-conversation rate limit: at most this many messages per window; 0 switches it off.
     rate_limit_messages: int = 30
     rate_limit_window_seconds: float = 60.0
@@ -196,6 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
         slack_sales_channel=env.get("SLACK_SALES_CHANNEL", ""),
         # --- channels ---
+        rest_channel_token=env.get("REST_CHANNEL_TOKEN", "").strip(),
         rate_limit_messages=_int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages),
         rate_limit_window_seconds=_float(
             env, "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds

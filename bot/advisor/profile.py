@@ -19,6 +19,11 @@ OS_MIXES = ("linux_only", "windows_only", "windows_and_linux", "other_kernel")
 DENSITIES = ("low", "medium", "high")
 STARTUPS = ("minutes", "seconds", "subsecond")
 TEAM_LEVELS = ("none", "some", "strong")
+# Factors added with engine v2 (vendors' decision guides ask about them); all optional.
+TRAFFIC_SHAPES = ("steady", "bursty", "scale_to_zero")
+OS_PATCHING = ("provider", "either", "us")  # who should patch the guest OS
+LICENCES = ("none", "bring_own")  # licences counted per VM or core (Windows, SQL, Oracle)
+WORK_PATTERNS = ("service", "batch", "event_driven")
 
 ENUM_FIELDS: Mapping[str, tuple[str, ...]] = {
     "isolation": ISOLATION_LEVELS,
@@ -26,8 +31,12 @@ ENUM_FIELDS: Mapping[str, tuple[str, ...]] = {
     "density": DENSITIES,
     "startup": STARTUPS,
     "team_containers": TEAM_LEVELS,
+    "traffic": TRAFFIC_SHAPES,
+    "os_patching": OS_PATCHING,
+    "licences": LICENCES,
+    "work_pattern": WORK_PATTERNS,
 }
-BOOL_FIELDS = ("kernel_custom", "legacy", "stateful", "gpu")
+BOOL_FIELDS = ("kernel_custom", "legacy", "stateful", "gpu", "privileged")
 INT_FIELDS = ("workload_count",)
 LIST_FIELDS = ("compliance",)
 
@@ -44,6 +53,11 @@ FIELD_ORDER = (
     "gpu",
     "compliance",
     "team_containers",
+    "traffic",
+    "privileged",
+    "os_patching",
+    "licences",
+    "work_pattern",
 )
 
 MAX_WORKLOAD_COUNT = 10_000_000
@@ -78,6 +92,11 @@ class WorkloadProfile:
     gpu: bool | None = None
     compliance: tuple[str, ...] | None = None
     team_containers: str | None = None
+    traffic: str | None = None
+    privileged: bool | None = None
+    os_patching: str | None = None
+    licences: str | None = None
+    work_pattern: str | None = None
 
     def get(self, field: str) -> Any:
         """The value of `field` (`None` when unknown)."""

@@ -19,6 +19,11 @@ FACT_NAMES = {
     "gpu": "GPUs",
     "compliance": "compliance",
     "team_containers": "team's container skills",
+    "traffic": "traffic shape",
+    "privileged": "privileged access",
+    "os_patching": "OS patching",
+    "licences": "licences",
+    "work_pattern": "kind of work",
 }
 
 
@@ -61,11 +66,21 @@ def format_report(rec: Recommendation) -> str:
         "Why:",
         *(f"  - {reason}" for reason in rec.reasons),
         "",
-        f"Factors (score {rec.score:+.1f}; + pushes toward VMs, - toward containers):",
+        f"Pull toward VMs: {rec.pull_vm:g}",
+        *(f"  - {reason}" for reason in rec.side_reasons("vm")),
+        f"Pull toward containers: {rec.pull_container:g}",
+        *(f"  - {reason}" for reason in rec.side_reasons("container")),
+        rec.balance,
+        "",
+        "Factors (VMs / containers; net + toward VMs, - toward containers):",
     ]
-    for factor in sorted(rec.factors, key=lambda f: (-abs(f.points), f.assumed)):
+    by_weight = sorted(rec.factors, key=lambda f: (-(f.toward_vm + f.toward_container), f.assumed))
+    for factor in by_weight:
         note = "  (assumed)" if factor.assumed else ""
-        lines.append(f"  {factor.points:+5.1f}  {FACT_NAMES[factor.fact]}: {factor.label}{note}")
+        lines.append(
+            f"  {factor.toward_vm:4.1f} / {factor.toward_container:4.1f}  {factor.points:+5.1f}  "
+            f"{FACT_NAMES[factor.fact]}: {factor.label}{note}"
+        )
     if rec.ruled_out:
         lines += ["", "Ruled out: " + ", ".join(OUTCOME_NAMES[o] for o in rec.ruled_out)]
     alternative = alternative_sentence(rec.alternative)
@@ -85,7 +100,8 @@ def chat_fields(rec: Recommendation, not_sure: Collection[str] = ()) -> dict[str
 
     Returns:
         `title`, `confidence`, `reasons` (a bulleted list), `notes` (assumptions and
-        the alternative) and `offering`.
+        the alternative), `offering`, and from engine v2 `pulls` (what pulls each way)
+        and `balance` (why the verdict falls where it does).
     """
     assumed = [f.label for f in rec.assumed if f.field in not_sure]
     notes = []
@@ -100,12 +116,28 @@ def chat_fields(rec: Recommendation, not_sure: Collection[str] = ()) -> dict[str
         "reasons": "\n".join(f"- {reason}" for reason in rec.reasons),
         "notes": " ".join(notes),
         "offering": f"{rec.offering.name}: {rec.offering.summary}",
+        "pulls": "\n".join(
+            f"- {name} ({pull:g}): " + ("; ".join(reasons[:2]) or "nothing")
+            for name, pull, reasons in (
+                ("Toward VMs", rec.pull_vm, rec.side_reasons("vm")),
+                ("Toward containers", rec.pull_container, rec.side_reasons("container")),
+            )
+        ),
+        "balance": rec.balance,
     }
 
 
 def scorecard(rec: Recommendation) -> dict[str, Any]:
-    """The data the web widget draws as a scorecard (verdict, signed factors, ...)."""
+    """The data the web widget draws as a scorecard.
+
+    The verdict, the confidence, the two pulls with what makes each up (`pull`,
+    `sides`), why the verdict falls where it does (`balance`) and the factors that
+    weighed in (each with its pull toward each side and the signed `contribution`
+    that older renderers draw as one bar).
+    """
     data = rec.to_dict()
     data.pop("profile")
-    data["factors"] = [f for f in data["factors"] if f["contribution"] != 0 or not f["assumed"]]
+    data["factors"] = [
+        f for f in data["factors"] if f["toward_vm"] or f["toward_container"] or not f["assumed"]
+    ]
     return data

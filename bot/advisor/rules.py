@@ -7,6 +7,8 @@ names the place in the file.
 
 from __future__ import annotations
 
+import itertools
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +17,14 @@ from typing import Any
 import yaml
 
 from bot.advisor.profile import BOOL_FIELDS, ENUM_FIELDS
+from bot.offerings import load_catalogue
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yml")
+RULES_VERSION = 2
 
 HYBRID_KINDS = ("containers_on_vms", "sandboxed_containers", "microvms", "split")
 OUTCOMES = ("vm", "container", *HYBRID_KINDS)
+SIDES = ("vm", "container")
 
 # Facts the rules can test and their values. Most are the profile's own fields; two are
 # derived (estate from workload_count, compliance from the list of standards).
@@ -49,6 +54,23 @@ FACT_ORDER = (
     "gpu",
     "compliance",
     "team_containers",
+    "traffic",
+    "privileged",
+    "os_patching",
+    "licences",
+    "work_pattern",
+)
+# The explanations of where the verdict falls; each may use {vm} and {container}.
+BALANCE_CASES = (
+    "vm_ahead",
+    "container_ahead",
+    "close_call_vm",
+    "close_call_container",
+    "both_strong",
+    "both_strong_vm_overwhelms",
+    "both_strong_container_overwhelms",
+    "containers_ruled_out",
+    "no_hybrid_fits",
 )
 
 
@@ -58,11 +80,20 @@ class RulesError(ValueError):
 
 @dataclass(frozen=True)
 class FactorValue:
-    """Points and texts for one value of one fact."""
+    """How hard one value of one fact pulls toward each side, and its texts.
 
-    points: float
+    Both pulls are 0 or more: a value can pull one way, both ways (GPUs) or not at all.
+    """
+
+    vm: float
+    container: float
     label: str
     why: str
+
+    @property
+    def points(self) -> float:
+        """The net pull, signed as before v2: positive toward VMs, negative toward containers."""
+        return round(self.vm - self.container, 6)
 
 
 @dataclass(frozen=True)
@@ -102,19 +133,33 @@ class HybridKindRule:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the visitor sees for an outcome, and the offering to suggest."""
+    """What the visitor sees for an outcome, and the offering to suggest.
+
+    The products are named in `bot/offerings.yml` (the one description of what we
+    sell); an outcome lists their keys and says how it would use them.
+    """
 
     title: str
-    offering: str
+    offering: str  # the products' names, from bot/offerings.yml
     offering_summary: str
+    offering_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DecisionRules:
+    """Where the two pulls put the verdict (see `decision` in rules.yml)."""
+
+    strong_pull_at: float
+    overwhelming_lead: float
+    clear_lead: float
 
 
 @dataclass(frozen=True)
 class ConfidenceRules:
     """Numbers that turn a decision into a confidence between 0 and 1."""
 
-    at_threshold: float
-    balanced_hybrid: float
+    one_side_ahead: float
+    both_strong: float
     forced_hybrid: float
     specific_kind_bonus: float
     per_point_of_margin: float
@@ -128,8 +173,7 @@ class ConfidenceRules:
 class Rules:
     """The advisor's decision rules, checked and ready for the engine."""
 
-    vm_at_or_above: float
-    container_at_or_below: float
+    decision: DecisionRules
     defaults: Mapping[str, str]
     estate_small_at_most: int
     estate_large_at_least: int
@@ -139,8 +183,9 @@ class Rules:
     constraints: tuple[Constraint, ...]
     hybrid_kinds: tuple[HybridKindRule, ...]
     outcomes: Mapping[str, Outcome]
+    balance_texts: Mapping[str, str]
     confidence: ConfidenceRules
-    # Alternatives reached by a smaller score shift than this are not worth mentioning.
+    # Alternatives reached by a smaller change of pulls than this are not worth mentioning.
     alternative_min_shift: float
     # Facts in the order their changes are preferred when shifts are equal.
     alternative_fact_order: tuple[str, ...]
@@ -181,16 +226,9 @@ def parse_rules(data: Any) -> Rules:
         RulesError: The message starts with the dotted place of the problem.
     """
     root = _mapping(data, "the document")
-    if root.get("version") != 1:
-        raise RulesError("version: must be 1")
-    thresholds = _mapping(root.get("thresholds"), "thresholds")
-    vm_at = _number(thresholds.get("vm_at_or_above"), "thresholds.vm_at_or_above")
-    container_at = _number(
-        thresholds.get("container_at_or_below"), "thresholds.container_at_or_below"
-    )
-    if container_at >= vm_at:
-        raise RulesError("thresholds: container_at_or_below must be lower than vm_at_or_above")
-
+    if root.get("version") != RULES_VERSION:
+        raise RulesError(f"version: must be {RULES_VERSION}")
+    decision = _parse_decision(root.get("decision"))
     factors = _parse_factors(root.get("factors"))
     defaults = _parse_defaults(root.get("defaults"))
     estate = _mapping(root.get("estate"), "estate")
@@ -210,8 +248,7 @@ def parse_rules(data: Any) -> Rules:
 
     alternatives = _mapping(root.get("alternatives"), "alternatives")
     return Rules(
-        vm_at_or_above=vm_at,
-        container_at_or_below=container_at,
+        decision=decision,
         defaults=defaults,
         estate_small_at_most=small,
         estate_large_at_least=large,
@@ -221,12 +258,32 @@ def parse_rules(data: Any) -> Rules:
         constraints=_parse_constraints(root.get("constraints")),
         hybrid_kinds=_parse_hybrid_kinds(root.get("hybrid_kinds")),
         outcomes=_parse_outcomes(root.get("outcomes")),
+        balance_texts=_parse_balance_texts(root.get("balance")),
         confidence=_parse_confidence(root.get("confidence")),
         alternative_min_shift=_number(
             alternatives.get("ignore_shifts_below"), "alternatives.ignore_shifts_below"
         ),
         alternative_fact_order=_parse_fact_order(alternatives.get("prefer_changes_to")),
     )
+
+
+def _parse_decision(raw: Any) -> DecisionRules:
+    section = _mapping(raw, "decision")
+
+    def positive(key: str) -> float:
+        value = _number(section.get(key), f"decision.{key}")
+        if value <= 0:
+            raise RulesError(f"decision.{key}: must be greater than 0, got {value}")
+        return value
+
+    rules = DecisionRules(
+        strong_pull_at=positive("strong_pull_at"),
+        overwhelming_lead=positive("overwhelming_lead"),
+        clear_lead=positive("clear_lead"),
+    )
+    if rules.overwhelming_lead < rules.clear_lead:
+        raise RulesError("decision: overwhelming_lead must not be lower than clear_lead")
+    return rules
 
 
 def _parse_factors(raw: Any) -> dict[str, dict[str, FactorValue]]:
@@ -242,24 +299,34 @@ def _parse_factors(raw: Any) -> dict[str, dict[str, FactorValue]]:
         factors[fact] = {}
         for value in values:
             if value not in entries:
-                raise RulesError(f"{where}.{value}: missing (every value needs points)")
+                raise RulesError(f"{where}.{value}: missing (every value needs its pulls)")
             entry = _mapping(entries[value], f"{where}.{value}")
-            points = _number(entry.get("points"), f"{where}.{value}.points")
+            _only_known_keys(entry, ("vm", "container", "label", "why"), f"{where}.{value}", "keys")
+            pulls = {}
+            for side in SIDES:
+                pull = _number(entry.get(side, 0), f"{where}.{value}.{side}")
+                if pull < 0:
+                    raise RulesError(
+                        f"{where}.{value}.{side}: must be 0 or more (a pull has a side, not a sign)"
+                    )
+                pulls[side] = pull
             label = _text(entry.get("label"), f"{where}.{value}.label")
             why = entry.get("why", "")
-            if points != 0 and not why:
-                raise RulesError(f"{where}.{value}.why: needed when points are not 0")
+            if (pulls["vm"] or pulls["container"]) and not why:
+                raise RulesError(f"{where}.{value}.why: needed when a pull is not 0")
             factors[fact][value] = FactorValue(
-                points, label, _text(why, f"{where}.{value}.why", True)
+                pulls["vm"], pulls["container"], label, _text(why, f"{where}.{value}.why", True)
             )
     # A safety property the product promises: asking for more isolation never makes
     # plain containers more likely.
-    isolation_points = [factors["isolation"][v].points for v in FACT_VALUES["isolation"]]
-    if isolation_points != sorted(isolation_points):
-        raise RulesError(
-            "factors.isolation: points must not decrease from low to untrusted "
-            "(more isolation must never favour containers)"
-        )
+    ordered = [factors["isolation"][v] for v in FACT_VALUES["isolation"]]
+    for weaker, stronger in itertools.pairwise(ordered):
+        if stronger.vm < weaker.vm or stronger.container > weaker.container:
+            raise RulesError(
+                "factors.isolation: from low to untrusted the pull toward VMs must not "
+                "shrink and the pull toward containers must not grow "
+                "(more isolation must never favour containers)"
+            )
     return factors
 
 
@@ -371,12 +438,44 @@ def _parse_outcomes(raw: Any) -> dict[str, Outcome]:
         if name not in section:
             raise RulesError(f"{where}: missing")
         entry = _mapping(section[name], where)
+        keys = entry.get("offerings")
+        if not isinstance(keys, list) or not keys:
+            raise RulesError(f"{where}.offerings: list the products (keys of bot/offerings.yml)")
+        products = load_catalogue().offerings
+        unknown = [key for key in keys if key not in products]
+        if unknown:
+            raise RulesError(f"{where}.offerings: {unknown} are not in bot/offerings.yml "
+                             f"(known: {', '.join(products)})")
         outcomes[name] = Outcome(
             title=_text(entry.get("title"), f"{where}.title"),
-            offering=_text(entry.get("offering"), f"{where}.offering"),
+            offering=" plus ".join(products[key].name for key in keys),
             offering_summary=_text(entry.get("offering_summary"), f"{where}.offering_summary"),
+            offering_keys=tuple(keys),
         )
     return outcomes
+
+
+def _parse_balance_texts(raw: Any) -> dict[str, str]:
+    section = _mapping(raw, "balance")
+    _only_known_keys(section, BALANCE_CASES, "balance", "cases")
+    texts: dict[str, str] = {}
+    for case in BALANCE_CASES:
+        where = f"balance.{case}"
+        if case not in section:
+            raise RulesError(f"{where}: missing")
+        text = _text(section[case], where)
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            raise RulesError(f"{where}: not a valid text with placeholders: {exc}") from exc
+        unknown = names - set(SIDES)
+        if unknown:
+            raise RulesError(
+                f"{where}: unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {{vm}}, "
+                "{container}"
+            )
+        texts[case] = text
+    return texts
 
 
 def _parse_confidence(raw: Any) -> ConfidenceRules:
@@ -396,8 +495,8 @@ def _parse_confidence(raw: Any) -> ConfidenceRules:
                 f"allowed: {', '.join(FACT_VALUES)}"
             )
     rules = ConfidenceRules(
-        at_threshold=share("at_threshold"),
-        balanced_hybrid=share("balanced_hybrid"),
+        one_side_ahead=share("one_side_ahead"),
+        both_strong=share("both_strong"),
         forced_hybrid=share("forced_hybrid"),
         specific_kind_bonus=share("specific_kind_bonus"),
         per_point_of_margin=share("per_point_of_margin"),

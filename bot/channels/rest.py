@@ -4,7 +4,17 @@ Use it in `credentials.yml` as `bot.channels.rest.GuardedRestInput:`; its name i
 `rest`, so the endpoint stays `POST /webhooks/rest/webhook` with the usual body
 `{"sender": "...", "message": "...", "metadata": {...}}`.
 
+It is for server-side integrations, and off by default like Rasa's HTTP API: with
+`REST_CHANNEL_TOKEN` unset every request is refused (403). A caller authenticates with
+`Authorization: Bearer <token>`, or signs the exact body: `X-Signature: sha256=<hex
+HMAC-SHA256 of the body under the token>`. Its senders live in their own namespace: the
+conversation id is `rest:<sender>`, which no widget session (32 hex digits) or Slack
+conversation (`<user>_<channel>`) can ever be, so a REST caller cannot drive anyone
+else's conversation. Replies name the sender as the caller gave it.
+
 Answers, besides Rasa's usual `200 [bot messages]`:
+- `403 {"error": ...}`: the channel is off (no `REST_CHANNEL_TOKEN`);
+- `401 {"error": ...}`: no valid token or signature;
 - `400 {"error": ...}`: a body that is not a JSON object, a missing or malformed
   `sender`, a `message` that is not a string or is empty;
 - `200 [{"recipient_id", "text"}]` with a polite refusal when the message is too long;
@@ -17,6 +27,8 @@ Answers, besides Rasa's usual `200 [bot messages]`:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import math
@@ -42,6 +54,37 @@ MAX_SENDER_CHARS = 128
 # A sender id is an opaque token chosen by the client; printable, no spaces or controls.
 _SENDER = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 _MAX_METADATA_BYTES = 4096
+# Every REST conversation id starts so; widget ids are hex and Slack's have no colon.
+REST_SENDER_PREFIX = "rest:"
+SIGNATURE_HEADER = "X-Signature"
+
+
+def rest_conversation_id(sender: str) -> str:
+    """The conversation id of a REST `sender`, in the REST channel's own namespace."""
+    return REST_SENDER_PREFIX + sender
+
+
+def authorise(token: str, authorization: str | None, signature: str | None,
+              body: bytes) -> HTTPStatus | None:
+    """None when the request may go on, else the status to refuse it with.
+
+    Args:
+        token: `REST_CHANNEL_TOKEN`; empty means the channel is off.
+        authorization: the `Authorization` header.
+        signature: the `X-Signature` header.
+        body: the exact request body (what the signature covers).
+    """
+    if not token:
+        return HTTPStatus.FORBIDDEN
+    if authorization and authorization.startswith("Bearer "):
+        given = authorization[len("Bearer "):].strip().encode("utf-8")
+        if hmac.compare_digest(given, token.encode("utf-8")):
+            return None
+    if signature:
+        expected = "sha256=" + hmac.new(token.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected.encode("utf-8"), signature.strip().encode("utf-8")):
+            return None
+    return HTTPStatus.UNAUTHORIZED
 
 
 class RequestError(ValueError):
@@ -114,12 +157,23 @@ class GuardedRestInput(RestInput):
             return response.json({"status": "ok"})
 
         async def receive(request: Request) -> HTTPResponse:
+            refused = authorise(self.settings.rest_channel_token,
+                                request.headers.get("Authorization"),
+                                request.headers.get(SIGNATURE_HEADER), request.body)
+            if refused is HTTPStatus.FORBIDDEN:
+                return response.json({"error": "the REST channel is off (REST_CHANNEL_TOKEN "
+                                               "is not set)"}, status=refused)
+            if refused is not None:
+                return response.json({"error": "a valid bearer token or X-Signature is "
+                                               "required"}, status=refused,
+                                     headers={"WWW-Authenticate": "Bearer"})
             try:
                 sender, raw, metadata = parse_rest_body(request.body)
             except RequestError as exc:
                 return response.json({"error": str(exc)}, status=HTTPStatus.BAD_REQUEST)
+            conversation_id = rest_conversation_id(sender)
             agent = getattr(request.app.ctx, "agent", None)
-            result, text = await screen_message(agent, self.guard, sender, raw)
+            result, text = await screen_message(agent, self.guard, conversation_id, raw)
             if result.verdict is Verdict.EMPTY:
                 return response.json(
                     {"error": "'message' is empty"}, status=HTTPStatus.BAD_REQUEST
@@ -138,13 +192,13 @@ class GuardedRestInput(RestInput):
 
             collector = CollectingOutputChannel()
             outcome = await run_turn(
-                on_new_message(UserMessage(text, collector, sender,
+                on_new_message(UserMessage(text, collector, conversation_id,
                                            input_channel=self.name(), metadata=metadata)),
                 lambda: bool(collector.messages),
                 self.settings.turn_timeout_seconds,
                 channel="rest",
             )
-            replies = list(collector.messages)
+            replies = [{**m, "recipient_id": sender} for m in collector.messages]
             notice = notice_text(outcome)
             if notice is not None:
                 # What was said before the failure or the time limit is kept; the notice

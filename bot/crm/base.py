@@ -1,4 +1,4 @@
-"""The CRM boundary: one method, `send`, and the result every adapter reports.
+"""The CRM boundary: `send` a lead, `erase` one, and the result every adapter reports.
 
 The delivery worker depends on this interface only. Adapters classify what happened
 into three outcomes, so the retry logic lives in one place (the worker), not in each
@@ -19,6 +19,9 @@ REJECTED = "rejected"  # the CRM refused it for good (4xx): retrying cannot help
 
 # 4xx statuses that are worth another try: timeouts, "too early", rate limiting.
 RETRYABLE_4XX = frozenset({408, 425, 429})
+# Not the lead's fault but ours (an expired token, a revoked scope, a moved endpoint):
+# every lead would fail alike, so they keep retrying and the operator is alerted.
+OPERATOR_STATUSES = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class DeliveryResult:
         detail: A short human-readable account (stored with the attempt).
         retry_after: Seconds the server asked us to wait (`Retry-After`), if any.
         reference: The CRM's id for the record, when it told us.
+        alert: The operator must act (credentials, a redirect); the row keeps retrying
+            instead of spending its budget.
     """
 
     outcome: str
@@ -38,10 +43,11 @@ class DeliveryResult:
     detail: str = ""
     retry_after: float | None = None
     reference: str | None = None
+    alert: bool = False
 
 
 class CrmClient(Protocol):
-    """Anything that can hand a lead payload to a CRM."""
+    """Anything that can hand a lead payload to a CRM, and take it back."""
 
     name: str
 
@@ -54,14 +60,32 @@ class CrmClient(Protocol):
         """
         ...
 
+    def erase(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
+        """Delete what the CRM holds of an erased lead; `delivered` once it is gone
+        (also when it was never there). Must not raise for network or HTTP errors.
+
+        Args:
+            payload: The erasure document (see `bot.leads.model.build_erasure_payload`).
+            idempotency_key: The same for every attempt at the same erasure.
+        """
+        ...
+
 
 def classify_status(
     status: int, retry_after_header: str | None = None, detail: str = ""
 ) -> DeliveryResult:
-    """Map an HTTP status to an outcome (2xx delivered; 408/425/429/5xx retry; 4xx rejected)."""
+    """Map an HTTP status to an outcome.
+
+    2xx delivered; 408/425/429/5xx retry; 3xx (redirects are never followed), 401 and
+    403 retry with an operator alert; other 4xx rejected.
+    """
     if 200 <= status < 300:
         return DeliveryResult(DELIVERED, status, detail or f"HTTP {status}")
     retry_after = parse_retry_after(retry_after_header)
+    if 300 <= status < 400 or status in OPERATOR_STATUSES:
+        why = "a redirect" if status < 400 else "credentials refused"
+        return DeliveryResult(RETRY, status, f"operator: {why}: {detail or f'HTTP {status}'}",
+                              retry_after, alert=True)
     if status in RETRYABLE_4XX or status >= 500:
         return DeliveryResult(RETRY, status, detail or f"HTTP {status}", retry_after)
     return DeliveryResult(REJECTED, status, detail or f"HTTP {status}")

@@ -12,7 +12,7 @@ from bot.crm.base import DELIVERED, DeliveryResult
 @dataclass
 class FakeCrmClient:
     """Answers with the scripted results in turn (then `delivered`), keeping one record
-    per idempotency key, as a well-behaved CRM would.
+    per idempotency key, as a well-behaved CRM would, and dropping it on `erase`.
 
     Attributes:
         sent: Every (idempotency key, payload) it was given, in order.
@@ -27,6 +27,15 @@ class FakeCrmClient:
     @classmethod
     def answering(cls, results: Iterable[DeliveryResult]) -> FakeCrmClient:
         return cls(script=list(results))
+
+    def erase(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
+        self.sent.append((idempotency_key, payload))
+        result = self.script.pop(0) if self.script else DeliveryResult(DELIVERED, 204, "ok")
+        if result.outcome == DELIVERED:
+            lead_id = payload.get("lead_id")
+            for key in [k for k, v in self.records.items() if v.get("lead_id") == lead_id]:
+                del self.records[key]
+        return result
 
     def send(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
         self.sent.append((idempotency_key, payload))

@@ -3,6 +3,11 @@
 The body is the lead payload as compact, key-sorted UTF-8 JSON. The receiver verifies
 `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the exact body bytes under the shared
 secret, and should drop a second request carrying an `Idempotency-Key` it has seen.
+
+An erased lead ("forget me") is announced the same way, signed, as the event
+`{"event": "lead.erased", "lead_id", "idempotency_key", "erased_at"}`: the receiver
+deletes what it holds for that lead id. Redirects are never followed: a 301 that turned
+the POST into a GET would otherwise look delivered.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 import requests
 
 from bot.crm.base import DELIVERED, RETRY, DeliveryResult, classify_status, short
-from bot.leads.model import payload_to_json
+from bot.leads.model import ERASED_EVENT, payload_to_json
 
 SIGNATURE_HEADER = "X-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -60,7 +65,21 @@ class WebhookClient:
 
     def send(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
         """POST the payload. 2xx, and 409 (already received), count as delivered."""
-        body = payload_to_json(payload).encode("utf-8")
+        return self._post(payload, idempotency_key, "lead")
+
+    def erase(self, payload: Mapping[str, Any], idempotency_key: str) -> DeliveryResult:
+        """POST the signed `lead.erased` event (no personal data in it)."""
+        event = {
+            "event": ERASED_EVENT,
+            "lead_id": payload.get("lead_id"),
+            "idempotency_key": idempotency_key,
+            "erased_at": payload.get("erased_at"),
+        }
+        return self._post(event, idempotency_key, "erasure")
+
+    def _post(self, document: Mapping[str, Any], idempotency_key: str, what: str
+              ) -> DeliveryResult:
+        body = payload_to_json(document).encode("utf-8")
         try:
             response = self._session.post(
                 self._url,
@@ -72,13 +91,14 @@ class WebhookClient:
                     "User-Agent": "cloud-advisor-leads/1",
                 },
                 timeout=(self._timeout, self._timeout),
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             return DeliveryResult(RETRY, None, f"timeout after {self._timeout}s: {exc}")
         except requests.RequestException as exc:
             return DeliveryResult(RETRY, None, f"connection failed: {short(str(exc))}")
         if response.status_code == 409:
-            return DeliveryResult(DELIVERED, 409, "receiver already had this lead (409)")
+            return DeliveryResult(DELIVERED, 409, f"receiver already had this {what} (409)")
         result = classify_status(
             response.status_code,
             response.headers.get("Retry-After"),

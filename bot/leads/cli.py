@@ -7,7 +7,9 @@
     leads outbox [--status S]           delivery status counts and rows
     leads retry-dead [--id N ...]       give dead letters a fresh retry budget
     leads deliver [--loop]              send what is due now (or keep running)
-    leads forget EMAIL                  delete a person's leads and conversations
+    leads forget EMAIL --requested-by R delete a person's leads and conversations
+                                        (operator only, after proof of the address;
+                                        each use is logged for audit)
 
 Errors in the configuration (DATABASE_URL, CRM_ADAPTER and its settings) print one line
 naming the variable and exit with status 2.
@@ -17,7 +19,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
+import hashlib
 import json
+import logging
+import os
 import signal
 import sys
 import time
@@ -33,11 +39,12 @@ from bot.leads.model import Lead, build_crm_payload, recommendation_outcome, utc
 from bot.leads.outbox import STATUSES, OutboxEntry
 from bot.leads.runtime import LeadsRuntime, retry_policy, worker_options
 from bot.leads.scoring import ScoringRulesError
-from bot.leads.services import forget
+from bot.leads.services import forget_email
 from bot.leads.unit_of_work import SqlUnitOfWork
 from bot.settings import SettingsError, load_settings
 
 EXIT_CONFIG_ERROR = 2
+audit_logger = logging.getLogger("bot.leads.audit")
 
 CSV_FIELDS = (
     "lead_id", "created_at", "name", "email", "email_is_free_mail", "company", "role",
@@ -90,8 +97,12 @@ def register(subparsers: Any) -> None:
                    help="without --loop: stop after this long even if rows are in backoff")
     p.set_defaults(func=_guarded(_deliver))
 
-    p = commands.add_parser("forget", help="delete a person's leads and conversations")
+    p = commands.add_parser(
+        "forget", help="delete a person's leads and conversations (operator, audited)"
+    )
     p.add_argument("email")
+    p.add_argument("--requested-by", required=True,
+                   help="the ticket or request that proved the address (kept in the audit log)")
     p.set_defaults(func=_guarded(_forget))
 
 
@@ -296,12 +307,33 @@ def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
 
 
 def _forget(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
-    report = forget(runtime.engine, email=args.email)
+    report = forget_email(runtime.engine, args.email)
     erased = process_erasures(runtime.engine, runtime.tracker_engine())
+    # The audit line names who and why, and the address only by its fingerprint: the
+    # log must not keep the personal data the command has just erased.
+    audit = (f"audit: leads forget by {_operator()} for {args.requested_by!r}: email "
+             f"sha256:{email_fingerprint(args.email)}, {report.leads} lead(s), "
+             f"{report.crm_erasures} CRM erasure(s) queued, "
+             f"{len(report.conversations)} conversation(s)")
+    audit_logger.warning("%s", audit)
+    print(audit, file=sys.stderr)
     print(f"deleted {report.leads} lead(s), {report.outbox_rows} outbox row(s), "
           f"{report.attempts} delivery attempt(s); {erased} conversation event(s) erased "
-          f"from {len(report.conversations)} conversation(s)")
+          f"from {len(report.conversations)} conversation(s); {report.crm_erasures} "
+          "CRM erasure(s) queued (the worker or `leads deliver` sends them)")
     return 0
+
+
+def email_fingerprint(email: str) -> str:
+    """A short, stable fingerprint of an address for audit logs (not the address)."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:16]
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _delivery(entries: Sequence[OutboxEntry]) -> str:

@@ -47,6 +47,8 @@ def resolve_sqlite_path(url: str, variable: str = "DATABASE_URL") -> URL:
 def create_db_engine(url: str, variable: str = "DATABASE_URL", **kwargs: Any) -> Engine:
     """A 2.0-style engine for `url` (SQLite gets WAL, foreign keys and write locks).
 
+    Every engine hides bound parameters from its errors and logs (personal data).
+
     Args:
         url: A SQLAlchemy database URL.
         variable: The setting the URL came from, named in error messages.
@@ -68,6 +70,9 @@ def create_db_engine(url: str, variable: str = "DATABASE_URL", **kwargs: Any) ->
     else:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("connect_args", {"connect_timeout": 10})
+    # Errors must not carry bound parameters: a failed lead insert would log the
+    # visitor's name, email and company.
+    kwargs.setdefault("hide_parameters", True)
     try:
         engine = create_engine(parsed, future=True, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:

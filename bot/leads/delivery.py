@@ -10,6 +10,12 @@ Each row goes through claim -> send -> record, each step its own short transacti
 - record: delivered; or back to pending after a capped, jittered exponential backoff
   (at least `Retry-After` when the CRM said so); or dead with the reason once the retry
   budget is spent or the CRM refused the lead for good. The attempt row says which.
+  A failure that is the operator's to fix (credentials refused, a redirect) is logged
+  at error level and keeps retrying at the capped backoff instead of spending the budget.
+
+Rows of kind `erasure` go through the same steps, calling the CRM's `erase`. When the
+record step finds its row gone, the lead was erased ("forget me") while the send was in
+flight: if the CRM may now hold it, its erasure is queued (with the CRM's reference).
 """
 
 from __future__ import annotations
@@ -27,11 +33,19 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bot.crm.base import DELIVERED, REJECTED, CrmClient, DeliveryResult
-from bot.leads.model import utc_now
+from bot.leads.model import (
+    build_erasure_payload,
+    erasure_receipt,
+    payload_to_json,
+    utc_now,
+)
 from bot.leads.outbox import (
     ATTEMPT_DEAD,
     ATTEMPT_DELIVERED,
+    ATTEMPT_ERASED,
     ATTEMPT_RETRY,
+    ERASURE,
+    LEAD,
     OutboxEntry,
     RetryPolicy,
 )
@@ -51,17 +65,19 @@ class DeliveryReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    erased: int = 0  # rows deleted by "forget me" while their send was in flight
     lost_claims: int = 0  # rows another worker claimed first
     outcomes: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def attempted(self) -> int:
-        return self.delivered + self.retried + self.dead
+        return self.delivered + self.retried + self.dead + self.erased
 
     def add(self, other: DeliveryReport) -> None:
         self.delivered += other.delivered
         self.retried += other.retried
         self.dead += other.dead
+        self.erased += other.erased
         self.lost_claims += other.lost_claims
         self.outcomes.extend(other.outcomes)
 
@@ -125,7 +141,11 @@ def deliver_pending(
         if checkpoint:
             checkpoint("after_claim", entry)
         try:
-            result = client.send(json.loads(entry.payload), entry.idempotency_key)
+            document = json.loads(entry.payload)
+            if entry.kind == ERASURE:
+                result = client.erase(document, entry.idempotency_key)
+            else:
+                result = client.send(document, entry.idempotency_key)
         except Exception as exc:  # a bug in an adapter must not stop the other leads
             logger.exception("CRM client raised on outbox row %s", entry.id)
             result = DeliveryResult("retry", None, f"client error: {exc!r}")
@@ -137,6 +157,8 @@ def deliver_pending(
             report.delivered += 1
         elif outcome == ATTEMPT_DEAD:
             report.dead += 1
+        elif outcome == ATTEMPT_ERASED:
+            report.erased += 1
         else:
             report.retried += 1
     return report
@@ -172,19 +194,26 @@ def _record(
 ) -> str:
     with SqlUnitOfWork(engine) as uow:
         now = clock()
-        if result.outcome == DELIVERED:
-            uow.outbox.mark_delivered(entry.id, result.reference, now)
+        if uow.outbox.get(entry.id) is None:
+            outcome, detail = _row_vanished(uow, entry, result, now)
+        elif result.outcome == DELIVERED:
+            receipt = (payload_to_json(erasure_receipt(json.loads(entry.payload)))
+                       if entry.kind == ERASURE else None)
+            uow.outbox.mark_delivered(entry.id, result.reference, now, receipt)
             outcome, detail = ATTEMPT_DELIVERED, result.detail
         elif result.outcome == REJECTED:
             reason = f"rejected by the CRM: {result.detail}"
             uow.outbox.mark_dead(entry.id, worker, reason, now)
             outcome, detail = ATTEMPT_DEAD, reason
-        elif policy.budget_spent(entry.attempts):
+        elif policy.budget_spent(entry.attempts) and not result.alert:
             reason = f"retry budget spent after {entry.attempts} attempts: {result.detail}"
             uow.outbox.mark_dead(entry.id, worker, reason, now)
             outcome, detail = ATTEMPT_DEAD, reason
         else:
-            delay = policy.delay_after(entry.attempts, result.retry_after, rng)
+            # An operator alert keeps the row at the capped backoff: the next try comes
+            # once someone has renewed the token, without a dead letter per lead.
+            attempt_no = entry.attempts if not result.alert else max(entry.attempts, 64)
+            delay = policy.delay_after(attempt_no, result.retry_after, rng)
             uow.outbox.schedule_retry(
                 entry.id, worker, now + timedelta(seconds=delay), result.detail, now
             )
@@ -192,9 +221,26 @@ def _record(
             detail = f"{result.detail}; next try in {delay:.1f}s"
         uow.outbox.finish_attempt(attempt_id, outcome, result.status_code, detail, now)
         uow.commit()
+    if result.alert:
+        logger.error("CRM needs the operator (outbox row %s, %s): %s", entry.id,
+                     entry.kind, detail)
     if outcome == ATTEMPT_DEAD:
         logger.warning("lead outbox row %s is a dead letter: %s", entry.id, detail)
     return outcome
+
+
+def _row_vanished(
+    uow: SqlUnitOfWork, entry: OutboxEntry, result: DeliveryResult, now: datetime
+) -> tuple[str, str]:
+    """The row was deleted while in flight ("forget me"): make sure the CRM forgets too."""
+    if entry.kind == LEAD and result.outcome != REJECTED:
+        payload = build_erasure_payload(json.loads(entry.payload), result.reference, now)
+        uow.outbox.queue_erasure(entry.lead_id, payload_to_json(payload), now)
+        logger.warning("outbox row %s was erased during its delivery; CRM erasure queued",
+                       entry.id)
+        return ATTEMPT_ERASED, "erased during delivery; CRM erasure queued"
+    logger.warning("outbox row %s was erased during its delivery", entry.id)
+    return ATTEMPT_ERASED, "erased during delivery"
 
 
 def deliver_until_idle(

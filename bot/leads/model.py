@@ -157,3 +157,36 @@ def build_crm_payload(lead: Lead) -> dict[str, Any]:
 def payload_to_json(payload: Mapping[str, Any]) -> str:
     """Serialise a payload the one way we sign and store it (stable, UTF-8 kept)."""
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+ERASED_EVENT = "lead.erased"
+
+
+def build_erasure_payload(
+    lead_payload: Mapping[str, Any], reference: str | None, erased_at: datetime
+) -> dict[str, Any]:
+    """The outbox document asking the CRM to delete what it holds of an erased lead.
+
+    Args:
+        lead_payload: The lead's own CRM payload (`build_crm_payload`).
+        reference: The CRM's record for the lead, when a delivery reported one.
+        erased_at: When the visitor (or the operator) asked.
+
+    The email stays only until the erasure is delivered (HubSpot finds a contact by it
+    when no reference is known); the delivered row keeps `erasure_receipt()` instead.
+    """
+    lead_id = str(lead_payload.get("lead_id", ""))
+    contact = lead_payload.get("contact") or {}
+    return {
+        "event": ERASED_EVENT,
+        "lead_id": lead_id,
+        "idempotency_key": f"erase-{lead_id}",
+        "email": str(contact.get("email", "")) if isinstance(contact, Mapping) else "",
+        "crm_reference": reference,
+        "erased_at": erased_at.isoformat(),
+    }
+
+
+def erasure_receipt(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a delivered erasure keeps: the event without any personal data."""
+    return {k: v for k, v in payload.items() if k != "email"}

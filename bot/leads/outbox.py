@@ -16,11 +16,17 @@ DELIVERED = "delivered"
 DEAD = "dead"
 STATUSES = (PENDING, DELIVERED, DEAD)
 
+# What a row asks of the CRM: hold the lead, or delete what it holds of an erased lead.
+LEAD = "lead"
+ERASURE = "erasure"
+
 # Outcomes recorded for each attempt.
 ATTEMPT_IN_PROGRESS = "in_progress"  # stays so if the worker died mid-attempt
 ATTEMPT_DELIVERED = "delivered"
 ATTEMPT_RETRY = "retry"
 ATTEMPT_DEAD = "dead"
+# The row was deleted ("forget me") while its delivery was in flight.
+ATTEMPT_ERASED = "erased"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class OutboxEntry:
     delivered_at: datetime | None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    kind: str = LEAD
 
 
 @dataclass(frozen=True)

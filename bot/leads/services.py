@@ -1,4 +1,4 @@
-"""Use cases of the leads package: submit a lead, forget a person.
+"""Use cases of the leads package: submit a lead, forget a conversation or a person.
 
 Each takes the engine (and pure inputs), does its writes in one unit of work, and returns
 plain data. The conversation, the CLI and the tests call these, never the tables.
@@ -6,15 +6,24 @@ plain data. The conversation, the CLI and the tests call these, never the tables
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.leads.model import Lead, LeadDraft, build_crm_payload, payload_to_json, utc_now
+from bot.leads.model import (
+    Lead,
+    LeadDraft,
+    build_crm_payload,
+    build_erasure_payload,
+    payload_to_json,
+    utc_now,
+)
+from bot.leads.outbox import PENDING
 from bot.leads.scoring import ScoringRules, score_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
 
@@ -51,42 +60,85 @@ def submit_lead(
 
 @dataclass(frozen=True)
 class ForgetReport:
-    """What a "forget me" removed, and which conversations' events are queued for erasure."""
+    """What a "forget me" removed, and what is queued to be erased later.
+
+    Attributes:
+        leads: Leads deleted from our database.
+        outbox_rows: Their delivery rows deleted.
+        attempts: Their delivery attempts deleted.
+        crm_erasures: Leads that may have reached the CRM, queued to be erased there.
+        conversations: Conversations whose tracker events are queued for erasure.
+    """
 
     leads: int
     outbox_rows: int
     attempts: int
+    crm_erasures: int
     conversations: tuple[str, ...]
 
 
-def forget(
+def forget_conversation(
     engine: Engine,
-    email: str | None = None,
-    conversation_id: str | None = None,
+    conversation_id: str,
     before_timestamp: float | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> ForgetReport:
-    """Delete a person's leads (by email and/or conversation) with their outbox rows and
-    delivery attempts, and queue the erasure of their conversations' tracker events.
+    """"Forget me" said in a conversation: erase what that conversation gave, no more.
 
-    Args:
-        engine: The leads database.
-        email: Forget every lead with this address (any case).
-        conversation_id: Forget the leads from this conversation, and its events.
-        before_timestamp: Tracker events up to this Rasa timestamp are erased (now by
-            default). The erasure itself runs in the delivery worker, after Rasa has
-            saved the current turn; see `bot.leads.erasure`.
+    Its leads, their outbox rows and attempts go now; the CRM copy of each lead that may
+    have been delivered is queued for erasure in the outbox; the conversation's tracker
+    events up to `before_timestamp` (now by default) are queued for the delivery worker
+    (see `bot.leads.erasure`). Leads given in other conversations are never touched,
+    whatever email this one typed: an email typed in a chat proves nothing.
     """
     cutoff = time.time() if before_timestamp is None else before_timestamp
     with SqlUnitOfWork(engine) as uow:
-        conversations: list[str] = []
-        if email:
-            conversations.extend(uow.leads.conversation_ids_for_email(email))
-        if conversation_id:
-            conversations.append(conversation_id)
-        result = uow.leads.forget(email=email, conversation_id=conversation_id)
-        unique = tuple(dict.fromkeys(conversations))
-        for conversation in unique:
-            uow.erasures.add(conversation, cutoff, clock())
+        report = _forget_leads(uow, uow.leads.for_conversation(conversation_id),
+                               (conversation_id,), cutoff, clock)
         uow.commit()
-    return ForgetReport(len(result.lead_ids), result.outbox_rows, result.attempts, unique)
+    return report
+
+
+def forget_email(
+    engine: Engine, email: str, clock: Callable[[], datetime] = utc_now
+) -> ForgetReport:
+    """Erase a person by email everywhere: for the operator's CLI only.
+
+    The caller must have proof that the request comes from the owner of the address
+    (`python -m bot leads forget EMAIL` logs each use for audit). Every lead with that
+    address (any case) goes, with the conversations they came from.
+    """
+    with SqlUnitOfWork(engine) as uow:
+        leads = uow.leads.find_by_email(email)
+        conversations = tuple(dict.fromkeys(
+            lead.draft.conversation_id for lead in leads if lead.draft.conversation_id))
+        report = _forget_leads(uow, leads, conversations, time.time(), clock)
+        uow.commit()
+    return report
+
+
+def _forget_leads(
+    uow: SqlUnitOfWork,
+    leads: Sequence[Lead],
+    conversations: Sequence[str],
+    cutoff: float,
+    clock: Callable[[], datetime],
+) -> ForgetReport:
+    now = clock()
+    crm_erasures = 0
+    for lead in leads:
+        for entry in uow.outbox.for_lead(lead.lead_id):
+            if entry.attempts == 0 and entry.status == PENDING:
+                continue  # never sent: the CRM cannot hold it
+            # A delivery in flight ends before its lease runs out; the erasure waits for
+            # it (and the worker adds the CRM's reference when it records the delivery).
+            lease_end = entry.lease_expires_at
+            not_before = lease_end if lease_end is not None and lease_end > now else now
+            payload = build_erasure_payload(json.loads(entry.payload), entry.crm_reference, now)
+            uow.outbox.queue_erasure(lead.lead_id, payload_to_json(payload), now, not_before)
+            crm_erasures += 1
+    result = uow.leads.delete([lead.lead_id for lead in leads])
+    for conversation in conversations:
+        uow.erasures.add(conversation, cutoff, now)
+    return ForgetReport(len(result.lead_ids), result.outbox_rows, result.attempts,
+                        crm_erasures, tuple(conversations))

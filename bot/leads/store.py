@@ -49,6 +49,8 @@ from bot.leads.outbox import (
     ATTEMPT_IN_PROGRESS,
     DEAD,
     DELIVERED,
+    ERASURE,
+    LEAD,
     PENDING,
     DeliveryAttempt,
     OutboxEntry,
@@ -105,11 +107,11 @@ outbox_table = Table(
     "lead_outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "lead_id", String(36), ForeignKey("leads.id", ondelete="CASCADE"), nullable=False,
-        index=True,
-    ),
+    # No foreign key: an erasure row outlives the lead it erases (migration 0002).
+    Column("lead_id", String(36), nullable=False, index=True),
     Column("idempotency_key", String(80), nullable=False, unique=True),
+    # `lead` sends the lead to the CRM; `erasure` deletes it there (see bot/leads/outbox.py).
+    Column("kind", String(16), nullable=False, server_default=LEAD),
     Column("payload", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -243,30 +245,27 @@ class LeadRepository:
         )
         return [r[0] for r in rows if r[0]]
 
-    def forget(
-        self, email: str | None = None, conversation_id: str | None = None
-    ) -> ForgetResult:
-        """Delete the leads with this email or from this conversation, with their outbox
-        rows and attempts (explicitly, not trusting every backend to cascade)."""
-        conditions = []
-        if email:
-            conditions.append(func.lower(leads_table.c.email) == email.strip().lower())
-        if conversation_id:
-            conditions.append(leads_table.c.conversation_id == conversation_id)
-        if not conditions:
-            return ForgetResult((), 0, 0)
-        lead_ids = tuple(
-            r[0] for r in self._conn.execute(select(leads_table.c.id).where(or_(*conditions)))
+    def for_conversation(self, conversation_id: str) -> list[Lead]:
+        """The leads given in one conversation, oldest first."""
+        rows = self._conn.execute(
+            select(leads_table)
+            .where(leads_table.c.conversation_id == conversation_id)
+            .order_by(leads_table.c.created_at)
         )
+        return [_lead_from_row(row) for row in rows]
+
+    def delete(self, lead_ids: Sequence[str]) -> ForgetResult:
+        """Delete these leads with their lead outbox rows and attempts (explicitly, not
+        trusting every backend to cascade). CRM erasure rows are left alone."""
+        lead_ids = tuple(lead_ids)
         if not lead_ids:
             return ForgetResult((), 0, 0)
-        outbox_ids = select(outbox_table.c.id).where(outbox_table.c.lead_id.in_(lead_ids))
+        lead_rows = and_(outbox_table.c.lead_id.in_(lead_ids), outbox_table.c.kind == LEAD)
+        outbox_ids = select(outbox_table.c.id).where(lead_rows)
         attempts = self._conn.execute(
             delete(attempts_table).where(attempts_table.c.outbox_id.in_(outbox_ids))
         ).rowcount
-        outbox_rows = self._conn.execute(
-            delete(outbox_table).where(outbox_table.c.lead_id.in_(lead_ids))
-        ).rowcount
+        outbox_rows = self._conn.execute(delete(outbox_table).where(lead_rows)).rowcount
         self._conn.execute(delete(leads_table).where(leads_table.c.id.in_(lead_ids)))
         return ForgetResult(lead_ids, int(outbox_rows), int(attempts))
 
@@ -277,15 +276,19 @@ class OutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, lead_id: str, idempotency_key: str, payload: str, now: datetime) -> int:
+    def add(
+        self, lead_id: str, idempotency_key: str, payload: str, now: datetime,
+        kind: str = LEAD, not_before: datetime | None = None,
+    ) -> int:
         result = self._conn.execute(
             insert(outbox_table).values(
                 lead_id=lead_id,
                 idempotency_key=idempotency_key,
+                kind=kind,
                 payload=payload,
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=not_before or now,
                 created_at=now,
                 updated_at=now,
             )
@@ -293,16 +296,41 @@ class OutboxRepository:
         key = result.inserted_primary_key
         return int(key[0]) if key else 0
 
+    def queue_erasure(
+        self, lead_id: str, payload: str, now: datetime, not_before: datetime | None = None
+    ) -> int:
+        """Queue the CRM erasure of `lead_id`, or refresh the one still pending.
+
+        A pending erasure gets the newer payload (which may now name the CRM record);
+        after one that already ran, a new row with its own key is added, because the
+        lead may have reached the CRM after it (a delivery that was in flight).
+        """
+        rows = self._conn.execute(
+            select(outbox_table.c.id, outbox_table.c.status, outbox_table.c.lease_owner)
+            .where(outbox_table.c.lead_id == lead_id, outbox_table.c.kind == ERASURE)
+            .order_by(outbox_table.c.id)
+        ).all()
+        for row in rows:
+            if row.status == PENDING and row.lease_owner is None:
+                self._conn.execute(
+                    update(outbox_table).where(outbox_table.c.id == row.id)
+                    .values(payload=payload, updated_at=now, next_attempt_at=not_before or now)
+                )
+                return int(row.id)
+        key = f"erase-{lead_id}" + (f"-{len(rows) + 1}" if rows else "")
+        return self.add(lead_id, key, payload, now, kind=ERASURE, not_before=not_before)
+
     def get(self, outbox_id: int) -> OutboxEntry | None:
         row = self._conn.execute(
             select(outbox_table).where(outbox_table.c.id == outbox_id)
         ).first()
         return _entry_from_row(row) if row is not None else None
 
-    def for_lead(self, lead_id: str) -> list[OutboxEntry]:
-        rows = self._conn.execute(
-            select(outbox_table).where(outbox_table.c.lead_id == lead_id)
-        )
+    def for_lead(self, lead_id: str, kind: str | None = LEAD) -> list[OutboxEntry]:
+        query = select(outbox_table).where(outbox_table.c.lead_id == lead_id)
+        if kind is not None:
+            query = query.where(outbox_table.c.kind == kind)
+        rows = self._conn.execute(query.order_by(outbox_table.c.id))
         return [_entry_from_row(row) for row in rows]
 
     def due_ids(self, now: datetime, limit: int) -> list[int]:
@@ -375,17 +403,29 @@ class OutboxRepository:
         )
 
     def mark_delivered(
-        self, outbox_id: int, reference: str | None, now: datetime
-    ) -> None:
-        """Delivered is final whoever holds the lease: the CRM has the lead."""
-        self._conn.execute(
-            update(outbox_table)
-            .where(outbox_table.c.id == outbox_id)
-            .values(
-                status=DELIVERED, delivered_at=now, updated_at=now, crm_reference=reference,
-                lease_owner=None, lease_expires_at=None, last_error=None,
-            )
+        self, outbox_id: int, reference: str | None, now: datetime,
+        payload: str | None = None,
+    ) -> bool:
+        """Delivered is final whoever holds the lease: the CRM has the lead.
+
+        Args:
+            payload: Replaces the stored payload (an erasure keeps no email once done).
+
+        Returns:
+            False when the row is gone: the lead was erased while its delivery was in
+            flight, and the caller must queue its erasure from the CRM.
+        """
+        values: dict[str, Any] = {
+            "status": DELIVERED, "delivered_at": now, "updated_at": now,
+            "crm_reference": reference, "lease_owner": None, "lease_expires_at": None,
+            "last_error": None,
+        }
+        if payload is not None:
+            values["payload"] = payload
+        result = self._conn.execute(
+            update(outbox_table).where(outbox_table.c.id == outbox_id).values(**values)
         )
+        return bool(result.rowcount == 1)
 
     def schedule_retry(
         self, outbox_id: int, worker: str, next_attempt_at: datetime, error: str,
@@ -533,7 +573,7 @@ def _lead_from_row(row: Row[Any]) -> Lead:
 def _entry_from_row(row: Row[Any]) -> OutboxEntry:
     return OutboxEntry(
         id=int(row.id), lead_id=row.lead_id, idempotency_key=row.idempotency_key,
-        payload=row.payload, status=row.status, attempts=int(row.attempts),
+        payload=row.payload, kind=row.kind, status=row.status, attempts=int(row.attempts),
         next_attempt_at=row.next_attempt_at, last_error=row.last_error,
         crm_reference=row.crm_reference, created_at=row.created_at,
         updated_at=row.updated_at, delivered_at=row.delivered_at,

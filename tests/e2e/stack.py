@@ -34,7 +34,7 @@ from bench.launcher import (
     http_json,
     start_stack,
 )
-from tests.support.servers import model_under_test
+from tests.support.servers import REST_AUTH, model_under_test, rest_conversation
 
 TOKEN = "e2e-token"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
@@ -82,10 +82,10 @@ class PostgresDatabase:
                                 password=self.password, dbname=self.name, connect_timeout=5)
 
     def events(self, sender_id: str) -> list[dict[str, Any]]:
-        """Rows of Rasa's `events` table for one conversation, in insertion order."""
+        """Rows of Rasa's `events` table for one REST sender's conversation, in order."""
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute("SELECT id, type_name, timestamp, data FROM events "
-                        "WHERE sender_id = %s ORDER BY id", (sender_id,))
+                        "WHERE sender_id = %s ORDER BY id", (rest_conversation(sender_id),))
             return [{"id": i, "type": t, "timestamp": ts, "data": json.loads(d)}
                     for i, t, ts, d in cur.fetchall()]
 
@@ -152,7 +152,11 @@ def send(server: ServerProcess, sender: str | None, text: Any, timeout: float = 
     body: dict[str, Any] = {"message": text, **extra}
     if sender is not None:
         body["sender"] = sender
-    return http_json("POST", server.url + REST_WEBHOOK, body, timeout=timeout)
+    status, raw = send_raw(server, json.dumps(body).encode(), timeout=timeout)
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
 
 
 def send_raw(server: ServerProcess, body: bytes, timeout: float = 30.0,
@@ -163,7 +167,7 @@ def send_raw(server: ServerProcess, body: bytes, timeout: float = 30.0,
 
     request = urllib.request.Request(server.url + REST_WEBHOOK, data=body, method="POST",
                                      headers={"Content-Type": "application/json",
-                                              **(headers or {})})
+                                              **REST_AUTH, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -172,8 +176,9 @@ def send_raw(server: ServerProcess, body: bytes, timeout: float = 30.0,
 
 
 def tracker(server: ServerProcess, sender: str) -> dict[str, Any]:
-    """The conversation's tracker through the HTTP API (all sessions)."""
-    status, body = http_json("GET", f"{server.url}/conversations/{sender}/tracker"
+    """A REST sender's tracker through the HTTP API (all sessions)."""
+    conversation = rest_conversation(sender)
+    status, body = http_json("GET", f"{server.url}/conversations/{conversation}/tracker"
                              f"?token={TOKEN}&include_events=ALL")
     assert status == 200, f"tracker of {sender}: HTTP {status} {body}"
     assert isinstance(body, dict)

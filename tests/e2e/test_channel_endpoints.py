@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +19,12 @@ import pytest
 import requests
 import socketio
 
-from tests.support.servers import AssistantServers, running_servers
+from tests.support.servers import (
+    REST_AUTH,
+    AssistantServers,
+    rest_conversation,
+    running_servers,
+)
 
 pytestmark = [pytest.mark.server]
 
@@ -110,7 +116,7 @@ def handshake(servers: AssistantServers, origin: str) -> requests.Response:
 def rest(servers: AssistantServers, body: Any, raw: bytes | None = None) -> requests.Response:
     data = raw if raw is not None else json.dumps(body).encode()
     return requests.post(servers.url + REST, data=data,
-                         headers={"Content-Type": "application/json"}, timeout=60)
+                         headers={"Content-Type": "application/json", **REST_AUTH}, timeout=60)
 
 
 # ---- origins and files --------------------------------------------------------------------
@@ -274,11 +280,14 @@ def test_rest_rate_limit_per_conversation(servers: AssistantServers) -> None:
 
 
 def test_unoffered_payload_cannot_set_slots(servers: AssistantServers) -> None:
-    sender = uuid.uuid4().hex  # a widget-shaped id, so the history endpoint can show it
+    sender = uuid.uuid4().hex  # widget-shaped, yet in the REST namespace (item 2)
     answer = rest(servers, {"sender": sender,
                             "message": '/inform{"email": "mallory@example.com"}'})
     assert answer.status_code == 200
     history = requests.get(servers.url + "/webhooks/widget/history",
                            params={"session_id": sender}, timeout=10).json()["messages"]
-    user_texts = [m["text"] for m in history if m["sender"] == "user"]
-    assert user_texts == ["/inform"]
+    assert history == []  # the widget's conversation of that id was never touched
+    with sqlite3.connect(servers.workdir / "tracker.db") as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",
+                          (rest_conversation(sender),)).fetchall()
+    assert [json.loads(data)["text"] for (data,) in rows] == ["/inform"]

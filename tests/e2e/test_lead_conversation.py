@@ -19,7 +19,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from tests.support.crm_standin import CrmStandIn
-from tests.support.servers import AssistantServers, running_servers
+from tests.support.servers import (
+    REST_AUTH,
+    AssistantServers,
+    rest_conversation,
+    running_servers,
+)
 
 pytestmark = pytest.mark.server
 
@@ -39,7 +44,7 @@ class Servers:
     def say(self, sender: str, message: str) -> list[dict[str, Any]]:
         response = requests.post(
             f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message}, timeout=60,
+            json={"sender": sender, "message": message}, headers=REST_AUTH, timeout=60,
         )
         response.raise_for_status()
         answer: list[dict[str, Any]] = response.json()
@@ -134,7 +139,7 @@ def test_a_lead_typed_into_the_chat_arrives_at_the_crm_with_score_and_recommenda
     assert contact["cloud_advisor_consent_version"] == "lead-consent-v1"
     (row,) = servers.rows(servers.app_engine,
                           "SELECT status FROM lead_outbox JOIN leads ON leads.id = lead_id "
-                          "WHERE conversation_id = :c", c=sender)
+                          "WHERE conversation_id = :c", c=rest_conversation(sender))
     assert row.status == "delivered"
 
 
@@ -162,7 +167,7 @@ def test_consent_refused_keeps_nothing(servers: Servers) -> None:
     answer = texts(servers.say(sender, "/deny"))
     assert "haven't kept any contact details" in answer
     assert servers.rows(servers.app_engine, "SELECT id FROM leads WHERE conversation_id = :c",
-                        c=sender) == []
+                        c=rest_conversation(sender)) == []
 
 
 def test_two_bad_emails_bring_an_explanation(servers: Servers) -> None:
@@ -183,18 +188,21 @@ def test_forget_me_deletes_the_lead_its_outbox_and_the_conversation(servers: Ser
     servers.say(sender, "talk to sales")
     fill_lead_form(servers, sender, "priya@fintrack.io")
     assert len(servers.rows(servers.app_engine,
-                            "SELECT id FROM leads WHERE conversation_id = :c", c=sender)) == 1
+                            "SELECT id FROM leads WHERE conversation_id = :c",
+                            c=rest_conversation(sender))) == 1
     answer = texts(servers.say(sender, "please delete my data"))
     assert "I've deleted the details you gave me (1 stored lead(s)" in answer
     assert servers.rows(servers.app_engine,
-                        "SELECT id FROM leads WHERE conversation_id = :c", c=sender) == []
+                        "SELECT id FROM leads WHERE conversation_id = :c",
+                        c=rest_conversation(sender)) == []
     assert servers.rows(servers.app_engine,
-                        "SELECT lead_outbox.id FROM lead_outbox WHERE lead_id NOT IN "
-                        "(SELECT id FROM leads)") == []
+                        "SELECT lead_outbox.id FROM lead_outbox WHERE kind = 'lead' "
+                        "AND lead_id NOT IN (SELECT id FROM leads)") == []
 
     def no_personal_events_left() -> bool:
         rows = servers.rows(servers.tracker_engine,
-                            "SELECT data FROM events WHERE sender_id = :s", s=sender)
+                            "SELECT data FROM events WHERE sender_id = :s",
+                            s=rest_conversation(sender))
         return bool(rows) and not any("priya" in r.data.lower() or "Maria" in r.data
                                       for r in rows)
 

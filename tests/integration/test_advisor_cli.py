@@ -34,6 +34,9 @@ def test_json_in_json_out() -> None:
     assert data["reasons"] and data["offering"]["name"]
     assert data["alternative"]["verdict"] in ("vm", "container", "hybrid")
     assert any(f["fact"] == "isolation" and f["contribution"] > 0 for f in data["factors"])
+    # Added with engine v2: both pulls, what makes them up, and why the verdict is here.
+    assert data["pull"]["vm"] > 0 and data["pull"]["container"] > 0
+    assert data["sides"]["vm"] and data["sides"]["container"] and data["balance"]
 
 
 def test_the_documented_example() -> None:
@@ -52,7 +55,12 @@ def test_readable_report_without_json() -> None:
 def test_empty_input_is_an_all_unknown_profile() -> None:
     result = _run("", "--json")
     assert result.returncode == 0, result.stderr
-    assert len(json.loads(result.stdout)["assumed"]) == 11
+    data = json.loads(result.stdout)
+    # Every fact is assumed: the eleven of v1 plus the five factors added in v2.
+    assert len(data["assumed"]) == 16
+    assert {"traffic", "privileged", "os_patching", "licences", "work_pattern"} <= set(
+        data["assumed"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,7 +85,21 @@ def test_bad_input_exits_2_and_names_the_problem(stdin: str, expected: str) -> N
 
 def test_a_broken_rules_file_exits_1(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
-    rules.write_text("version: 1\nthresholds: {}\n", encoding="utf-8")
+    rules.write_text("version: 2\ndecision: {}\n", encoding="utf-8")
     result = _run("{}", "--json", "--rules", str(rules))
     assert result.returncode == 1
-    assert "thresholds.vm_at_or_above" in result.stderr
+    assert "decision.strong_pull_at" in result.stderr
+
+
+def test_new_factors_are_read_from_json() -> None:
+    result = _run(
+        '{"os_mix":"linux_only","traffic":"scale_to_zero","work_pattern":"event_driven"}',
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "container"
+    assert data["profile"]["traffic"] == "scale_to_zero"
+    bad = _run('{"traffic":"spiky"}', "--json")
+    assert bad.returncode == 2
+    assert "traffic: 'spiky' is not allowed; allowed: steady, bursty, scale_to_zero" in bad.stderr

@@ -102,16 +102,33 @@ def test_webhook_delivers_a_signed_payload_with_its_idempotency_key(
     assert attempts_of(leads_engine, lead) == [("delivered", 201)]
 
 
-def test_a_wrong_webhook_secret_is_a_dead_letter_with_the_reason(
+def test_a_wrong_webhook_secret_keeps_retrying_with_an_operator_alert(
+    leads_engine: Engine, crm: CrmStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 10: a refused secret is not the lead's fault; no dead letter, an alert."""
+    lead = submit_lead(leads_engine, make_draft(), RULES)
+    clock = Clock()
+    for _ in range(FAST.max_attempts + 2):  # past the retry budget
+        assert run(leads_engine, webhook(crm, secret="wrong"), clock).retried == 1
+        clock.advance(3600)
+    entry = outbox_of(leads_engine, lead)
+    assert entry.status == "pending"
+    assert entry.last_error is not None and "operator: credentials refused" in entry.last_error
+    assert any(r.levelname == "ERROR" and "CRM needs the operator" in r.getMessage()
+               for r in caplog.records)
+    assert crm.state.webhook_records == {}
+
+
+def test_a_redirect_is_never_followed_nor_counted_as_delivered(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
+    """Item 10: a 301 that `requests` would follow as a GET (200) is not a delivery."""
     lead = submit_lead(leads_engine, make_draft(), RULES)
-    report = run(leads_engine, webhook(crm, secret="wrong"))
-    assert report.dead == 1
+    client = WebhookClient(url=crm.url + "/moved", secret="test-secret", timeout_seconds=2)
+    assert run(leads_engine, client).retried == 1
     entry = outbox_of(leads_engine, lead)
-    assert entry.status == "dead"
-    assert entry.last_error is not None and "rejected by the CRM: HTTP 401" in entry.last_error
-    assert crm.state.webhook_records == {}
+    assert entry.status == "pending" and "a redirect" in (entry.last_error or "")
+    assert [r.method for r in crm.received()] == ["POST"]
 
 
 def test_a_resent_webhook_is_stored_once(leads_engine: Engine, crm: CrmStandIn) -> None:
@@ -147,21 +164,43 @@ def test_hubspot_creates_a_contact_with_the_mapped_properties(
     assert outbox_of(leads_engine, lead).crm_reference == "1001"
 
 
-def test_hubspot_409_for_a_known_email_updates_the_contact(
+def test_hubspot_409_never_renames_nor_blanks_the_existing_contact(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
+    """Item 5: someone typing a customer's email cannot rename the contact or blank its
+    fields; only the chat's own fields change, and the lead becomes a note on it."""
     first = submit_lead(leads_engine, make_draft(timeline="exploring"), RULES)
     run(leads_engine, hubspot(crm))
-    second = submit_lead(leads_engine, make_draft(timeline="now"), RULES)
+    second = submit_lead(leads_engine, make_draft(
+        name="Mallory Impostor", company="Evil Corp", role="", timeline="now"), RULES)
     report = run(leads_engine, hubspot(crm))
     assert report.delivered == 1
-    answers = [r.answer for r in crm.received()]
-    assert answers == ["201", "409", "200"]
     (contact,) = crm.contacts_with("email", "ada@analytical.example.io")
-    assert contact["cloud_advisor_timeline"] == "now"
-    assert contact["cloud_advisor_lead_id"] == second.lead_id
+    assert (contact["firstname"], contact["lastname"]) == ("Ada", "Lovelace")
+    assert contact["company"] == "Analytical"
+    assert contact["jobtitle"] == "CTO"  # an empty value never blanks a field
+    assert contact["cloud_advisor_timeline"] == "now"  # the chat's own field
+    assert contact["cloud_advisor_lead_id"] == first.lead_id  # who created the contact
+    patches = [r.json()["properties"] for r in crm.received("PATCH")]
+    assert all("" not in p.values() and "firstname" not in p for p in patches)
+    (note,) = crm.state.notes.values()
+    assert note["contact_id"] == "1001"
+    assert "Mallory Impostor" in note["properties"]["hs_note_body"]
+    assert outbox_of(leads_engine, second).crm_reference == f"note:{next(iter(crm.state.notes))}"
     assert outbox_of(leads_engine, first).status == "delivered"
     assert outbox_of(leads_engine, second).status == "delivered"
+
+
+def test_hubspot_fills_blank_identity_fields_of_an_existing_contact(
+    leads_engine: Engine, crm: CrmStandIn
+) -> None:
+    crm.state.contacts["42"] = {"email": "ada@analytical.example.io", "firstname": ""}
+    crm.state.contact_writes["42"] = 1
+    submit_lead(leads_engine, make_draft(), RULES)
+    assert run(leads_engine, hubspot(crm)).delivered == 1
+    contact = crm.state.contacts["42"]
+    assert (contact["firstname"], contact["jobtitle"]) == ("Ada", "CTO")
+    assert "cloud_advisor_lead_id" not in contact
 
 
 def test_hubspot_property_map_comes_from_the_settings(
@@ -179,11 +218,17 @@ def test_hubspot_property_map_comes_from_the_settings(
     assert set(contact) == {"email", "lead_rating"}
 
 
-def test_a_wrong_hubspot_token_is_a_dead_letter(leads_engine: Engine, crm: CrmStandIn) -> None:
+def test_a_wrong_hubspot_token_retries_with_an_alert_in_the_outbox_listing(
+    leads_engine: Engine, leads_db_url: str, crm: CrmStandIn
+) -> None:
+    """Item 10: an expired token must not dead-letter every lead."""
     lead = submit_lead(leads_engine, make_draft(), RULES)
     client = HubSpotClient(token="nope", base_url=crm.url, timeout_seconds=2)
-    assert run(leads_engine, client).dead == 1
-    assert "HTTP 401" in (outbox_of(leads_engine, lead).last_error or "")
+    assert run(leads_engine, client).retried == 1
+    entry = outbox_of(leads_engine, lead)
+    assert entry.status == "pending" and "HTTP 401" in (entry.last_error or "")
+    listing = _cli(_env(leads_db_url), "outbox").stdout
+    assert "operator: credentials refused" in listing
 
 
 # --- failures and retries -----------------------------------------------------------
@@ -330,9 +375,15 @@ def test_cli_deliver_list_show_export_and_forget(
     outbox = _cli(env, "outbox")
     assert "0 pending, 1 delivered, 0 dead" in outbox.stdout
 
-    forgotten = _cli(env, "forget", "ada@analytical.example.io")
+    assert _cli(env, "forget", "ada@analytical.example.io").returncode != 0  # who asked?
+    forgotten = _cli(env, "forget", "ada@analytical.example.io", "--requested-by", "T-42")
     assert "deleted 1 lead(s), 1 outbox row(s), 1 delivery attempt(s)" in forgotten.stdout
+    assert "1 CRM erasure(s) queued" in forgotten.stdout
+    assert "audit: leads forget by" in forgotten.stderr and "'T-42'" in forgotten.stderr
+    assert "ada@" not in forgotten.stderr  # the audit line keeps a fingerprint only
     assert "no leads" in _cli(env, "list").stdout
+    assert "1 delivered" in _cli(env, "deliver").stdout  # the signed lead.erased event
+    assert crm.lead_copies() == {}
 
 
 def test_cli_retry_dead(leads_engine: Engine, leads_db_url: str, crm: CrmStandIn) -> None:

@@ -5,6 +5,7 @@ is down."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -149,28 +150,55 @@ def test_a_database_failure_is_admitted_not_hidden(runtime: LeadsRuntime) -> Non
         assert uow.outbox.status_counts()["pending"] == 0
 
 
-def test_forget_me_deletes_the_leads_of_the_conversation_and_the_email(
+def test_forget_me_erases_this_conversation_only_whatever_email_it_typed(
     runtime: LeadsRuntime,
 ) -> None:
-    run(ActionFinishLeadForm(), FILLED, sender="visitor-1")
-    run(ActionFinishLeadForm(), FILLED, sender="visitor-2")  # same email, other chat
-    run(ActionFinishLeadForm(), {**FILLED, "lead_email": "other@corp.io"}, sender="visitor-3")
+    """Item 1: typing a victim's email and saying "forget me" erases none of the
+    victim's leads or conversations, only what this conversation gave."""
+    run(ActionFinishLeadForm(), FILLED, sender="victim")
+    run(ActionFinishLeadForm(), FILLED, sender="attacker")  # typed the victim's email
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionForgetMe().run(
         dispatcher,
-        tracker({"lead_email": "maria@acme-logistics.com"}, sender="visitor-1",
+        tracker({"lead_email": "maria@acme-logistics.com"}, sender="attacker",
                 events=[{"event": "user", "timestamp": 1000.5}]),
         DOMAIN,
     ))
     assert dispatcher.messages[0]["response"] == "utter_forget_me_done"
-    assert dispatcher.messages[0]["leads"] == 2
+    assert dispatcher.messages[0]["leads"] == 1
     assert events == [AllSlotsReset(), ActiveLoop(None), SlotSet("requested_slot", None)]
     with SqlUnitOfWork(runtime.engine) as uow:
-        assert [lead.draft.contact.email for lead in uow.leads.latest()] == ["other@corp.io"]
+        (kept,) = uow.leads.latest()
+        assert kept.draft.conversation_id == "victim"
         assert uow.outbox.status_counts()["pending"] == 1
         erasures = uow.erasures.open()
-    assert {(e.conversation_id, e.before_timestamp) for e in erasures} == {
-        ("visitor-1", 1000.5), ("visitor-2", 1000.5)}
+    assert [(e.conversation_id, e.before_timestamp) for e in erasures] == [("attacker", 1000.5)]
+
+
+def test_forget_me_after_delivery_says_the_crm_copy_is_being_deleted(
+    runtime: LeadsRuntime, crm: CrmStandIn
+) -> None:
+    """Item 3: the reply says what went, and that the CRM's copy is being deleted;
+    the signed lead.erased event then removes it at the receiver."""
+    run(ActionFinishLeadForm(), FILLED, sender="visitor-1")
+    client = WebhookClient(crm.webhook_url, "test-secret", timeout_seconds=2)
+    policy = RetryPolicy(max_attempts=5, base_seconds=0.05, cap_seconds=0.2)
+    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+                       max_seconds=10, sleep=time.sleep)
+    assert len(crm.lead_copies()) == 1
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionForgetMe().run(dispatcher, tracker({}, sender="visitor-1"), DOMAIN))
+    (message,) = dispatcher.messages
+    assert message["response"] == "utter_forget_me_done_crm"
+    assert (message["leads"], message["crm_copies"]) == (1, 1)
+    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+                       max_seconds=10, sleep=time.sleep)
+    assert crm.lead_copies() == {}
+    (erased,) = crm.received("POST")[1:]
+    event = erased.json()
+    assert event["event"] == "lead.erased"
+    assert "maria@" not in erased.body.decode()  # the event carries no personal data
+    assert erased.headers["Idempotency-Key"] == f"erase-{event['lead_id']}"
 
 
 def _validate(slots: dict[str, Any], latest_slot: str, value: Any) -> tuple[list[Any], list[str]]:
@@ -199,3 +227,25 @@ def test_refused_consent_ends_the_form() -> None:
     events, responses = _validate({}, "lead_consent", False)
     assert events == [SlotSet("requested_slot", None)]  # the form stops here
     assert responses == []
+
+
+def test_a_failed_lead_insert_logs_none_of_the_visitors_details(
+    runtime: LeadsRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 4: SQLAlchemy errors would carry the bound parameters (name, email, company)."""
+    details = {"lead_name": "Zebulon Quaxley", "lead_email": "zebulon@quaxley-secret.io",
+               "lead_company": "Quaxley Hidden Works"}
+    with runtime.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE leads RENAME TO leads_away"))
+    try:
+        with caplog.at_level(logging.DEBUG):
+            _, responses = run(ActionFinishLeadForm(), {**FILLED, **details})
+    finally:
+        with runtime.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE leads_away RENAME TO leads"))
+    assert responses == ["utter_lead_submit_failed"]
+    logged = caplog.text + "".join(
+        str(r.exc_info[1]) for r in caplog.records if r.exc_info and r.exc_info[1])
+    assert "could not store the lead" in logged  # the failure itself is logged
+    for value in ("Zebulon", "quaxley-secret", "Quaxley Hidden"):
+        assert value not in logged

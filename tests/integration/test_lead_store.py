@@ -19,7 +19,7 @@ from bot.leads.erasure import process_erasures
 from bot.leads.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from bot.leads.model import Lead, Qualification, build_crm_payload, utc_now
 from bot.leads.scoring import load_scoring_rules
-from bot.leads.services import forget, submit_lead
+from bot.leads.services import forget_conversation, forget_email, submit_lead
 from bot.leads.store import table_names
 from bot.leads.unit_of_work import SqlUnitOfWork
 from tests.support.leads_db import fresh_postgres_database
@@ -189,14 +189,18 @@ def test_forget_removes_leads_outbox_rows_and_attempts(leads_engine: Engine) -> 
         uow.outbox.start_attempt(entry, "w", utc_now())
         uow.commit()
 
-    report = forget(leads_engine, email="GRACE@navy.example.io")
+    report = forget_email(leads_engine, "GRACE@navy.example.io")
 
     assert (report.leads, report.outbox_rows, report.attempts) == (2, 2, 1)
+    assert report.crm_erasures == 1  # the claimed one may have reached the CRM
     assert set(report.conversations) == {"conv-grace", "conv-grace-2"}
     with SqlUnitOfWork(leads_engine) as uow:
         assert uow.leads.get(mine.lead_id) is None
         assert uow.leads.get(again.lead_id) is None
         assert uow.outbox.for_lead(mine.lead_id) == []
+        (erasure,) = uow.outbox.for_lead(mine.lead_id, kind="erasure")
+        assert erasure.idempotency_key == f"erase-{mine.lead_id}"
+        assert uow.outbox.for_lead(again.lead_id, kind=None) == []  # never sent
         assert uow.outbox.count_attempts() == 0
         assert uow.leads.get(other.lead_id) is not None
         assert len(uow.outbox.for_lead(other.lead_id)) == 1
@@ -204,12 +208,15 @@ def test_forget_removes_leads_outbox_rows_and_attempts(leads_engine: Engine) -> 
 
 
 def test_forget_by_conversation_only_touches_that_conversation(leads_engine: Engine) -> None:
+    """Item 1: the same email typed in another conversation does not widen the erasure."""
     submit_lead(leads_engine, make_draft(conversation_id="conv-a"), RULES)
     kept = submit_lead(leads_engine, make_draft(conversation_id="conv-b"), RULES)
-    report = forget(leads_engine, conversation_id="conv-a")
+    report = forget_conversation(leads_engine, "conv-a")
     assert report.leads == 1
+    assert report.conversations == ("conv-a",)
     with SqlUnitOfWork(leads_engine) as uow:
         assert [lead.lead_id for lead in uow.leads.latest()] == [kept.lead_id]
+        assert [e.conversation_id for e in uow.erasures.open()] == ["conv-a"]
 
 
 def test_forget_erases_the_conversation_from_rasas_tracker_store(
@@ -244,7 +251,7 @@ def test_forget_erases_the_conversation_from_rasas_tracker_store(
     asyncio.run(store.save(other))
     submit_lead(leads_engine, make_draft(conversation_id="visitor-7"), RULES)
 
-    forget(leads_engine, conversation_id="visitor-7", before_timestamp=t0 + 2)
+    forget_conversation(leads_engine, "visitor-7", before_timestamp=t0 + 2)
     tracker_engine = create_db_engine(leads_db_url)
     deleted = process_erasures(leads_engine, tracker_engine)
 

@@ -124,6 +124,24 @@ def test_an_erased_conversation_is_not_served_from_the_cache(
     assert run(store.retrieve("dee")) is None
 
 
+def test_a_partial_erasure_is_not_served_from_the_cache(
+        store_kwargs: dict[str, Any]) -> None:
+    """Item 6: "forget me" erases the events up to a cut-off and keeps the newest ones,
+    so the newest id alone cannot tell; the next turn must not see the erased text."""
+    from bot.leads.erasure import erase_conversation_events
+
+    store = StrictSQLTrackerStore(**store_kwargs)
+    tracker = greeted("fay")
+    take_turn(tracker, "my email is fay@secret.example", "noted")
+    run(store.save(tracker))
+    assert "my email is fay@secret.example" in texts(run(store.retrieve("fay")))
+    cutoff = max(e.timestamp for e in tracker.events if isinstance(e, UserUttered))
+    assert erase_conversation_events(store.engine, "fay", cutoff) > 0  # another process
+    served = texts(run(store.retrieve("fay")))
+    assert "my email is fay@secret.example" not in served and "hello" not in served
+    assert served == ["noted"]
+
+
 def test_a_turn_that_failed_before_saving_leaves_no_trace(
         store_kwargs: dict[str, Any]) -> None:
     store = StrictSQLTrackerStore(**store_kwargs)

@@ -3,11 +3,15 @@
 It speaks enough of two dialects:
 
 - HubSpot CRM v3 contacts: `POST /crm/v3/objects/contacts` (bearer token; 201, or 409
-  "Contact already exists. Existing ID: N" for a known email) and
-  `PATCH /crm/v3/objects/contacts/{id}` or `/{email}?idProperty=email`.
+  "Contact already exists. Existing ID: N" for a known email),
+  `GET`/`PATCH /crm/v3/objects/contacts/{id}` or `/{email}?idProperty=email`,
+  `POST /crm/v3/objects/contacts/gdpr-delete`, and notes associated with a contact
+  (`POST /crm/v3/objects/notes`, `DELETE /crm/v3/objects/notes/{id}`).
 - A webhook receiver, `POST /webhook`: checks `X-Signature: sha256=<hmac>` over the
   body with the shared secret (401 otherwise) and keeps one record per
-  `Idempotency-Key` (a replay is answered 200 and not stored again).
+  `Idempotency-Key` (a replay is answered 200 and not stored again); a signed
+  `{"event": "lead.erased", "lead_id": ...}` deletes the records of that lead.
+- `POST /moved` answers 301 to `/health` (a CRM URL that redirects).
 
 Faults, to script (`fail_next`) or to draw at random (`failure_rate`): HTTP 500 and 400,
 503 and 429 with `Retry-After`, slow answers, dropped connections, each either before
@@ -38,7 +42,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
+GDPR_DELETE_PATH = CONTACTS_PATH + "/gdpr-delete"
+NOTES_PATH = "/crm/v3/objects/notes"
 WEBHOOK_PATH = "/webhook"
+MOVED_PATH = "/moved"
 
 # Faults. "*_after" ones let the request take effect first, then lose the answer.
 FAULTS_BEFORE = ("500", "503", "429", "drop", "slow")
@@ -72,6 +79,9 @@ class CrmState:
     contact_writes: dict[str, int] = field(default_factory=dict)  # id -> creates+updates
     webhook_records: dict[str, Any] = field(default_factory=dict)  # key -> payload
     webhook_replays: int = 0
+    webhook_erasures: list[str] = field(default_factory=list)  # erased lead ids
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> note
+    gdpr_deleted: list[str] = field(default_factory=list)  # contact ids
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
     # faults
     down: bool = False
@@ -116,13 +126,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle("GET")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
         path = self.path
-        fault = state.next_fault() if method != "GET" else None
+        fault = state.next_fault() if method not in ("GET", "DELETE") else None
 
         def record(answer: str) -> None:
             with state.lock:
@@ -151,12 +164,23 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"status": "ok"}, {}
         if url.path == WEBHOOK_PATH and method == "POST":
             return self._webhook(headers, body)
-        if url.path.startswith(CONTACTS_PATH):
+        if url.path == MOVED_PATH:
+            return 301, {"moved": True}, {"Location": "/health"}
+        if url.path.startswith((CONTACTS_PATH, NOTES_PATH)):
             if headers.get("Authorization") != f"Bearer {state.token}":
                 return 401, {"status": "error", "category": "INVALID_AUTHENTICATION"}, {}
+            if method in ("GET", "DELETE"):
+                return self._read_or_delete(method, url.path, parse_qs(url.query))
             try:
-                properties = json.loads(body.decode("utf-8"))["properties"]
-            except (ValueError, KeyError, UnicodeDecodeError):
+                document = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return 400, {"status": "error", "category": "VALIDATION_ERROR"}, {}
+            if method == "POST" and url.path == GDPR_DELETE_PATH:
+                return self._gdpr_delete(document)
+            if method == "POST" and url.path == NOTES_PATH:
+                return self._add_note(document)
+            properties = document.get("properties") if isinstance(document, dict) else None
+            if not isinstance(properties, dict):
                 return 400, {"status": "error", "category": "VALIDATION_ERROR"}, {}
             if method == "POST" and url.path == CONTACTS_PATH:
                 return self._create(properties)
@@ -165,6 +189,55 @@ class _Handler(BaseHTTPRequestHandler):
                 by_email = parse_qs(url.query).get("idProperty") == ["email"]
                 return self._update(key, by_email, properties)
         return 404, {"status": "error", "message": "not found"}, {}
+
+    def _read_or_delete(
+        self, method: str, path: str, query: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        with state.lock:
+            if method == "DELETE" and path.startswith(NOTES_PATH + "/"):
+                note_id = unquote(path[len(NOTES_PATH) + 1:])
+                if state.notes.pop(note_id, None) is None:
+                    return 404, {"status": "error", "message": "note not found"}, {}
+                return 204, None, {}
+            if method == "GET" and path.startswith(CONTACTS_PATH + "/"):
+                key = unquote(path[len(CONTACTS_PATH) + 1:])
+                by_email = query.get("idProperty") == ["email"]
+                contact_id = state.contact_by_email(key) if by_email else key
+                if contact_id is None or contact_id not in state.contacts:
+                    return 404, {"status": "error", "message": "contact not found"}, {}
+                return 200, {"id": contact_id,
+                             "properties": dict(state.contacts[contact_id])}, {}
+        return 404, {"status": "error", "message": "not found"}, {}
+
+    def _gdpr_delete(self, document: Any) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        object_id = str(document.get("objectId", "")) if isinstance(document, dict) else ""
+        by_email = isinstance(document, dict) and document.get("idProperty") == "email"
+        with state.lock:
+            contact_id = state.contact_by_email(object_id) if by_email else object_id
+            if contact_id is None or contact_id not in state.contacts:
+                return 404, {"status": "error", "message": "contact not found"}, {}
+            del state.contacts[contact_id]
+            state.gdpr_deleted.append(contact_id)
+            for note_id in [n for n, note in state.notes.items()
+                            if note["contact_id"] == contact_id]:
+                del state.notes[note_id]
+        return 204, None, {}
+
+    def _add_note(self, document: Any) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        try:
+            properties = dict(document["properties"])
+            contact_id = str(document["associations"][0]["to"]["id"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return 400, {"status": "error", "category": "VALIDATION_ERROR"}, {}
+        with state.lock:
+            if contact_id not in state.contacts:
+                return 404, {"status": "error", "message": "contact not found"}, {}
+            note_id = str(next(state.ids))
+            state.notes[note_id] = {"contact_id": contact_id, "properties": properties}
+        return 201, {"id": note_id, "properties": properties}, {}
 
     def _create(self, properties: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         state = self.server.state
@@ -214,6 +287,13 @@ class _Handler(BaseHTTPRequestHandler):
             if key in state.webhook_records:
                 state.webhook_replays += 1
                 return 200, {"status": "duplicate ignored"}, {"X-Record-Id": key}
+            if isinstance(payload, dict) and payload.get("event") == "lead.erased":
+                lead_id = payload.get("lead_id")
+                for record_key in [k for k, v in state.webhook_records.items()
+                                   if isinstance(v, dict) and v.get("lead_id") == lead_id
+                                   and v.get("event") != "lead.erased"]:
+                    del state.webhook_records[record_key]
+                state.webhook_erasures.append(str(lead_id))
             state.webhook_records[key] = payload
         return 201, {"status": "stored"}, {"X-Record-Id": key}
 
@@ -238,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(int(fault), {"status": "error", "message": f"injected {fault}"}, {})
 
     def _send(self, status: int, payload: Any, extra: dict[str, str]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        data = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -309,6 +389,8 @@ class CrmStandIn:
                 lead_id = contact.get("cloud_advisor_lead_id", "")
                 counts[lead_id] = counts.get(lead_id, 0) + 1
             for payload in self.state.webhook_records.values():
+                if payload.get("event") == "lead.erased":
+                    continue
                 lead_id = payload.get("lead_id", "")
                 counts[lead_id] = counts.get(lead_id, 0) + 1
         return counts

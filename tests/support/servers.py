@@ -37,17 +37,30 @@ from bench.launcher import (
     write_endpoints,
 )
 
+# The REST channel's token in the e2e suite (tests/e2e/conftest.py sets it), the header
+# that carries it, and the conversation id Rasa gives a REST sender.
+REST_TOKEN = "e2e-rest-token"
+REST_AUTH = {"Authorization": f"Bearer {REST_TOKEN}"}
+
+
+def rest_conversation(sender: str) -> str:
+    return f"rest:{sender}"
+
+
 # This suite's port range (team rule); outside it, the OS picks a free port.
 PORT_RANGE = (5300, 5399)
 _taken: set[int] = set()
 
 __all__ = [
     "BASE_ENV",
+    "REST_AUTH",
+    "REST_TOKEN",
     "AssistantServers",
     "LaunchError",
     "assistant",
     "free_port",
     "model_under_test",
+    "rest_conversation",
     "running_servers",
 ]
 

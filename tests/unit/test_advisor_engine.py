@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.advisor.engine import possible_outcomes, recommend
+from bot.advisor.engine import possible_outcomes, questions_that_could_change, recommend
 from bot.advisor.profile import ProfileError, WorkloadProfile, parse_profile
 from bot.advisor.report import chat_fields, format_report, scorecard
 from bot.advisor.rules import Rules, load_rules
@@ -202,7 +202,12 @@ def test_a_recommendation_is_explained(rules: Rules) -> None:
     by_fact = {f.fact: f for f in rec.factors}
     assert by_fact["isolation"].points > 0 > by_fact["density"].points
     assert by_fact["team_containers"].assumed and not by_fact["isolation"].assumed
+    assert rec.pull_vm == pytest.approx(sum(f.toward_vm for f in rec.factors))
+    assert rec.pull_container == pytest.approx(sum(f.toward_container for f in rec.factors))
     assert rec.score == pytest.approx(sum(f.points for f in rec.factors))
+    # Both sides are strong, and the explanation says so.
+    assert min(rec.pull_vm, rec.pull_container) >= rules.decision.strong_pull_at
+    assert "both ways" in rec.balance
     assert "container" in rec.ruled_out
     assert rec.offering.name == rules.outcomes["microvms"].offering
     assert rec.alternative is not None
@@ -262,10 +267,21 @@ def test_json_contract_keys(rules: Rules) -> None:
         "reasons",
         "alternative",
         "offering",
+        "score",
+        "assumed",
+        "ruled_out",
+        "profile",
+        # added with engine v2
+        "pull",
+        "balance",
+        "sides",
     ):
         assert key in data
     assert json.loads(json.dumps(data)) == data
-    assert {"fact", "value", "contribution", "assumed"} <= set(data["factors"][0])
+    assert {"fact", "value", "contribution", "assumed", "toward_vm", "toward_container"} <= set(
+        data["factors"][0]
+    )
+    assert data["score"] == pytest.approx(data["pull"]["vm"] - data["pull"]["container"])
 
 
 def test_reports(rules: Rules) -> None:
@@ -273,12 +289,19 @@ def test_reports(rules: Rules) -> None:
     text = format_report(rec)
     assert text.startswith("Recommendation: Virtual machines")
     assert "(assumed)" in text and "+4.0" in text
+    assert "Pull toward VMs: 4" in text and "Pull toward containers: 0" in text
     fields = chat_fields(rec, not_sure={"startup"})
     assert "instances can take minutes to start" in fields["notes"]
     assert fields["reasons"].startswith("- ")
+    assert "Toward VMs (4)" in fields["pulls"] and fields["balance"] == rec.balance
     card = scorecard(rec)
     assert card["verdict"] == "vm" and "profile" not in card
-    assert all(f["contribution"] != 0 or not f["assumed"] for f in card["factors"])
+    assert card["pull"] == {"vm": 4.0, "container": 0.0}
+    assert card["sides"]["vm"] and card["sides"]["container"] == []
+    assert "outweighs" in card["balance"]
+    assert all(
+        f["toward_vm"] or f["toward_container"] or not f["assumed"] for f in card["factors"]
+    )
 
 
 def test_possible_outcomes_settles_when_nothing_can_change(rules: Rules) -> None:
@@ -306,3 +329,105 @@ def test_bad_profiles_name_the_field_and_allowed_values(data: dict[str, Any], fi
         parse_profile(data)
     assert caught.value.field == field
     assert "allowed" in str(caught.value)
+
+
+# The pattern behind the misses of engine v1: strong forces on both sides.
+@pytest.mark.parametrize(
+    ("profile", "kind"),
+    [
+        (
+            {"isolation": "untrusted", "os_mix": "linux_only", "density": "high",
+             "startup": "seconds", "team_containers": "strong"},
+            "microvms",
+        ),
+        (
+            {"os_mix": "windows_and_linux", "legacy": True, "density": "high",
+             "team_containers": "strong", "workload_count": 60},
+            "split",
+        ),
+        (
+            {"isolation": "untrusted", "density": "high", "team_containers": "strong",
+             "work_pattern": "batch"},
+            "sandboxed_containers",
+        ),
+    ],
+    ids=["strangers-code-dense", "mixed-legacy-dense", "ci-jobs-on-a-cluster"],
+)  # fmt: skip
+def test_strong_forces_both_ways_give_a_hybrid(
+    profile: dict[str, Any], kind: str, rules: Rules
+) -> None:
+    rec = recommend(parse_profile(profile), rules)
+    assert min(rec.pull_vm, rec.pull_container) >= rules.decision.strong_pull_at
+    assert (rec.verdict, rec.hybrid_kind) == ("hybrid", kind)
+
+
+def test_one_strong_side_wins_outright(rules: Rules) -> None:
+    rec = recommend(parse_profile({"os_mix": "other_kernel", "density": "high",
+                                   "team_containers": "strong", "startup": "subsecond",
+                                   "workload_count": 100, "kernel_custom": True,
+                                   "privileged": True}), rules)
+    assert rec.pull_vm - rec.pull_container >= rules.decision.overwhelming_lead
+    assert rec.verdict == "vm" and "far stronger" in rec.balance
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "direction"),
+    [
+        ("traffic", "scale_to_zero", "container"),
+        ("work_pattern", "event_driven", "container"),
+        ("os_patching", "provider", "container"),
+        ("privileged", True, "vm"),
+        ("licences", "bring_own", "vm"),
+        ("os_patching", "us", "vm"),
+    ],
+)
+def test_new_factors_pull_their_way(field: str, value: Any, direction: str, rules: Rules) -> None:
+    base = recommend(WorkloadProfile(), rules)
+    rec = recommend(WorkloadProfile().replace(**{field: value}), rules)
+    if direction == "vm":
+        assert rec.pull_vm > base.pull_vm and rec.pull_container == base.pull_container
+    else:
+        assert rec.pull_container > base.pull_container and rec.pull_vm == base.pull_vm
+    assert next(f for f in rec.factors if f.field == field).why
+
+
+def test_bring_own_licences_and_state_keep_a_windows_database_on_vms(rules: Rules) -> None:
+    rec = recommend(parse_profile({"os_mix": "windows_only", "stateful": True,
+                                   "licences": "bring_own"}), rules)
+    assert rec.verdict == "vm"
+    assert any("licences" in reason for reason in rec.side_reasons("vm"))
+
+
+def test_privileged_strangers_never_get_a_shared_kernel(rules: Rules) -> None:
+    rec = recommend(parse_profile({"isolation": "untrusted", "privileged": True,
+                                   "density": "high", "startup": "subsecond"}), rules)
+    assert rec.outcome == "microvms"
+    assert {"container", "containers_on_vms", "sandboxed_containers"} <= set(rec.ruled_out)
+
+
+def test_questions_that_could_change_name_only_fields_that_matter(rules: Rules) -> None:
+    bsd = WorkloadProfile(os_mix="other_kernel", kernel_custom=True, density="low")
+    assert questions_that_could_change(bsd, rules) == ()
+
+    open_linux = WorkloadProfile(os_mix="linux_only", density="high")
+    questions = {q.field: q for q in questions_that_could_change(open_linux, rules)}
+    current = recommend(open_linux, rules).outcome
+    assert "isolation" in questions and "os_mix" not in questions  # answered
+    for question in questions.values():
+        assert current not in question.could_lead_to
+        # Each named outcome really is reached by some answer to that field.
+        assert question.could_lead_to
+    # An answer the conversation skips could not have changed anything.
+    for field in ("gpu",):
+        if field not in questions:
+            for value in (True, False):
+                assert recommend(open_linux.replace(**{field: value}), rules).outcome == current
+
+
+def test_questions_can_be_limited_to_the_forms_questions(rules: Rules) -> None:
+    strangers = WorkloadProfile(isolation="untrusted", density="high")
+    assert recommend(strangers, rules).verdict == "vm"
+    questions = questions_that_could_change(strangers, rules, fields=["traffic", "isolation"])
+    # isolation is answered, so only traffic is left; bursts would make both sides strong.
+    assert [q.field for q in questions] == ["traffic"]
+    assert "vm" not in questions[0].could_lead_to

@@ -134,3 +134,87 @@ def test_weights_are_saved_without_pickle(trained: dict[str, Any]) -> None:
     with (trained["storage"].read_from(Resource("fast_lr")) as directory,
           np.load(directory / "weights.npz", allow_pickle=False) as arrays):
         assert all(arrays[name].dtype != object for name in arrays.files)
+
+
+ANSWER_EXAMPLES = {
+    "ask_cost/esxi_free": ["is esxi still free", "can I get the free esxi hypervisor",
+                           "free vmware esxi gone?", "esxi free licence"],
+    "ask_cost/docker_desktop": ["is docker desktop free for companies",
+                                "docker desktop licence cost", "do we pay for docker desktop",
+                                "docker desktop subscription"],
+    "ask_use_case_recommendation/databases": ["postgres in docker in production?",
+                                              "should a database run in a container",
+                                              "mysql in kubernetes good idea",
+                                              "databases in containers"],
+    "ask_use_case_recommendation/my_workload": ["we run 40 services, what should we use",
+                                                "our app is on windows, vms or containers",
+                                                "recommend something for our saas",
+                                                "what fits our platform"],
+    "greet": ["hello", "hi there", "good morning", "hey"],
+}
+ANSWERS_CONFIG = {**CONFIG, "answers": True, "unit_counts": True,
+                  "entity_unless_default": {
+                      "ask_use_case_recommendation": "ask_use_case_recommendation/my_workload"}}
+
+
+@pytest.fixture
+def with_answers(tmp_path: Path) -> dict[str, Any]:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    labelled = [(Message.build(text=text, intent=label.partition("/")[0]), label)
+                for label, texts in ANSWER_EXAMPLES.items() for text in texts]
+    responses = {"utter_ask_cost/esxi_free": [{"text": "...", "metadata": {"title": "ESXi"}}]}
+    data = TrainingData([message for message, _ in labelled], responses=responses)
+    pipeline = Pipeline(storage, context, data)
+    # The answer key is set as Rasa's reader sets it for `- intent: ask_cost/esxi_free`.
+    for message, label in labelled:
+        if "/" in label:
+            message.set("intent_response_key", label)
+    ours = FastLogisticRegressionClassifier.create(ANSWERS_CONFIG, storage, Resource("lr"),
+                                                   context)
+    ours.train(data)
+    return {"storage": storage, "context": context, "pipeline": pipeline, "ours": ours}
+
+
+def test_a_topics_confidence_is_the_sum_of_its_answers(with_answers: dict[str, Any]) -> None:
+    message = with_answers["pipeline"].features_of("is the free esxi still available")
+    with_answers["ours"].process([message])
+    selector = message.get("response_selector")
+    within = selector["ask_cost"]
+    assert message.get("intent")["name"] == "ask_cost"
+    assert within["response"]["intent_response_key"] == "ask_cost/esxi_free"
+    assert within["response"]["utter_action"] == "utter_ask_cost/esxi_free"
+    everything = {e["intent_response_key"]: e["confidence"]
+                  for e in selector["default"]["ranking"]}
+    topic = everything["ask_cost/esxi_free"] + everything["ask_cost/docker_desktop"]
+    assert message.get("intent")["confidence"] == pytest.approx(topic)
+    assert selector["default"]["ranking"][0]["title"] == "ESXi"
+
+
+def test_a_general_workload_question_is_flagged_and_a_description_is_not(
+        with_answers: dict[str, Any]) -> None:
+    question = with_answers["pipeline"].features_of("is running postgres in docker a good idea")
+    description = with_answers["pipeline"].features_of("we run 40 services on windows")
+    with_answers["ours"].process([question, description])
+    assert [e["value"] for e in question.get("entities")] == [
+        "ask_use_case_recommendation/databases"]
+    assert not description.get("entities")
+
+
+def test_training_examples_get_intents_but_no_flag(with_answers: dict[str, Any]) -> None:
+    message = with_answers["pipeline"].features_of("mysql in a container in prod")
+    data = TrainingData([message])
+    with_answers["ours"].process_training_data(data)
+    assert message.get("intent")["name"] == "ask_use_case_recommendation"
+    assert not message.get("entities") and not message.get("response_selector")
+
+
+def test_answers_and_titles_survive_a_reload(with_answers: dict[str, Any]) -> None:
+    loaded = FastLogisticRegressionClassifier.load(ANSWERS_CONFIG, with_answers["storage"],
+                                                   Resource("lr"), with_answers["context"])
+    before = with_answers["pipeline"].features_of("docker desktop pricing for a big company")
+    after = with_answers["pipeline"].features_of("docker desktop pricing for a big company")
+    with_answers["ours"].process([before])
+    loaded.process([after])
+    assert before.get("response_selector") == after.get("response_selector")
+    assert loaded.titles == {"ask_cost/esxi_free": "ESXi"}

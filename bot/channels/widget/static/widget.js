@@ -27,8 +27,11 @@
  *                    "hybrid_kind": null, "confidence": 0.8,
  *                    "factors": [{ "fact": "startup", "label": "...", "contribution": -1.5,
  *                                  "assumed": false }],
- *                    "offering": { "name": "...", "summary": "..." } } }
- *       -> drawn as a scorecard: the verdict, the confidence and one bar per factor
+ *                    "offering": { "name": "...", "summary": "..." },
+ *                    "pull": { "vm": 5, "container": 5.5 }, "balance": "...",
+ *                    "sides": { "vm": ["..."], "container": ["..."] } } }
+ *       -> drawn as a scorecard: the verdict, the confidence, both sides (each pull with
+ *          its reasons, and why the verdict falls where it does) and one bar per factor
  *          (contribution < 0 leans to containers, > 0 to virtual machines, as the
  *          advisor engine signs it; `offering` may also be a plain string)
  *   { "input": "email" }                      -> the next answer is typed in an email field
@@ -286,6 +289,60 @@
           el("span", { className: "ca-confidence-value", text: percent + "%" })
         ])
       );
+    }
+
+    // Both sides (advisor engine v2): how hard the workload pulls toward each, what
+    // makes up each pull, and why the verdict falls where it does. Cards without
+    // `pull` (older payloads) skip this part.
+    var pull = card.pull && typeof card.pull === "object" ? card.pull : null;
+    var sides = card.sides && typeof card.sides === "object" ? card.sides : {};
+    if (pull) {
+      var pullVms = Math.max(0, Number(pull.vm) || 0);
+      var pullContainers = Math.max(0, Number(pull.container) || 0);
+      var strongest = Math.max(pullVms, pullContainers) || 1;
+      var sideList = el("div", { className: "ca-sides", "aria-label": "What pulls each way" });
+      [
+        { key: "vm", name: "Toward virtual machines", value: pullVms, color: "var(--ca-vms)" },
+        { key: "container", name: "Toward containers", value: pullContainers, color: "var(--ca-containers)" }
+      ].forEach(function (side) {
+        var fill = el("span", { className: "ca-side-fill" });
+        fill.style.display = "block";
+        fill.style.height = "100%";
+        fill.style.background = side.color;
+        fill.style.width = Math.round((side.value / strongest) * 100) + "%";
+        var track = el("span", {
+          className: "ca-side-bar",
+          role: "img",
+          "aria-label": side.name + ": pull " + side.value.toFixed(1)
+        }, [fill]);
+        track.style.display = "block";
+        track.style.height = "6px";
+        track.style.margin = "2px 0 4px";
+        track.style.background = "#e7ebf0";
+        var reasons = (Array.isArray(sides[side.key]) ? sides[side.key] : [])
+          .filter(function (reason) {
+            return typeof reason === "string" && reason.trim() !== "";
+          })
+          .slice(0, 3);
+        var section = el("div", { className: "ca-side ca-side-" + side.key }, [
+          el("strong", { className: "ca-side-name", text: side.name + " " + side.value.toFixed(1) }),
+          track
+        ]);
+        if (reasons.length) {
+          var reasonList = el("ul", { className: "ca-side-reasons" });
+          reasons.forEach(function (reason) {
+            reasonList.appendChild(el("li", { text: reason }));
+          });
+          section.appendChild(reasonList);
+        } else {
+          section.appendChild(el("p", { className: "ca-side-none", text: "Nothing pulls this way." }));
+        }
+        sideList.appendChild(section);
+      });
+      figure.appendChild(sideList);
+      if (typeof card.balance === "string" && card.balance.trim() !== "") {
+        figure.appendChild(el("p", { className: "ca-balance", text: card.balance }));
+      }
     }
 
     var factors = (Array.isArray(card.factors) ? card.factors : [])

