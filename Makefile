@@ -1,5 +1,5 @@
 # The README's commands. Every target sets up .venv/ first when needed.
-.PHONY: run test setup train shell lint types bench bench-quick soak services clean
+.PHONY: run test setup train shell lint types bench bench-quick soak nlu-eval services clean
 
 run:            ## set up, train when needed, start the Rasa and action servers
 	bash scripts/run.sh
@@ -14,7 +14,8 @@ train: setup    ## train the model when the training data changed
 	bash scripts/train.sh
 
 shell: setup    ## chat in the terminal (uses the action server of `make run`)
-	.venv/bin/rasa shell --model "$$(bash scripts/train.sh | tail -n 1)" --port 5006 \
+	ACTION_SERVER_URL="$$(.venv/bin/python -c 'from bot.settings import load_settings; print(load_settings().action_server_url())')" \
+	  .venv/bin/rasa shell --model "$$(bash scripts/train.sh | tail -n 1)" --port 5006 \
 	  --endpoints endpoints.yml
 
 lint: setup     ## ruff
@@ -28,6 +29,9 @@ bench: setup    ## benchmark ours against the stock rasa init configuration
 
 bench-quick: setup  ## a shorter benchmark run (fewer requests)
 	.venv/bin/python -m bench.run --quick
+
+nlu-eval: train ## understanding of real questions: topics and specific answers, per set
+	.venv/bin/python -m bench.nlu_eval --model "$$(bash scripts/train.sh | tail -n 1)"
 
 soak: setup     ## ten minutes at a steady rate: memory and errors over time
 	.venv/bin/python -m bench.run --soak 600

@@ -16,14 +16,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.slot_hooks import SlotHooks
 from bot.advisor.answers import (
     NOT_SURE,
+    answer_from_candidates,
     apply_correction,
     default_description,
     describe_answers,
     normalise_answer,
     profile_from_answers,
     remaining_questions,
+    understood_profile,
 )
-from bot.advisor.engine import recommend
+from bot.advisor.engine import questions_that_could_change, recommend
 from bot.advisor.profile import FIELD_ORDER
 from bot.advisor.report import chat_fields, scorecard
 from bot.advisor.rules import Rules, load_rules
@@ -33,7 +35,11 @@ FORM_NAME = "advisor_form"
 # The form's questions, as in domain.yml; each has its own `action_ask_<slot>` below.
 FORM_QUESTIONS = (
     "isolation", "os_mix", "density", "startup", "stateful", "legacy", "team_containers",
+    "traffic", "privileged", "os_patching", "licences", "work_pattern",
 )
+# Asked only when `questions_that_could_change` says their answer alone could change the
+# verdict; otherwise they come from what the visitor volunteers, or stay assumed.
+ASKED_IF_DECISIVE = ("traffic", "privileged", "os_patching", "licences", "work_pattern")
 # Intents whose message may be a free-text answer to the current question. Questions
 # (FAQ intents), greetings or "talk to sales" are not answers: the form is rejected so
 # that the rules answer them, and then it resumes.
@@ -79,8 +85,19 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        volunteered = [f for f in profile_slots_set_by_latest_message(tracker) if f != asked]
+        if asked in FORM_QUESTIONS and volunteered and asked not in (
+            profile_slots_set_by_latest_message(tracker)
+        ):
+            # An answer to another question: keep it, say so, and ask this one again.
+            noted = describe_answers(
+                {f: tracker.get_slot(f) for f in volunteered}, advisor_rules())
+            if noted:
+                dispatcher.utter_message(
+                    response="utter_advisor_noted_elsewhere", noted="; ".join(noted))
         events: list[EventType] = await super().run(dispatcher, tracker, domain)
-        if tracker.get_slot("requested_slot") is None:
+        if asked is None:
             # Nothing asked yet, so the form is being activated: say what the opening
             # message already told us, so the visitor sees why some questions are skipped.
             noted = describe_answers(tracker.slots, advisor_rules())
@@ -95,11 +112,14 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        still_useful = remaining_questions(tracker.slots, domain_slots, advisor_rules())
-        if still_useful:
-            return domain_slots
-        # Nothing left can change the outcome: keep only what is answered, so the form ends.
-        return [slot for slot in domain_slots if tracker.slots.get(slot) is not None]
+        rules = advisor_rules()
+        core = [slot for slot in domain_slots if slot not in ASKED_IF_DECISIVE]
+        answered = {slot for slot in domain_slots if tracker.slots.get(slot) is not None}
+        wanted = set(remaining_questions(tracker.slots, core, rules)) | answered
+        profile, _ = profile_from_answers(tracker.slots)
+        extra = [s for s in ASKED_IF_DECISIVE if s in domain_slots]
+        wanted |= {q.field for q in questions_that_could_change(profile, rules, fields=extra)}
+        return [slot for slot in domain_slots if slot in wanted]
 
     def extract_slot(
         self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -112,7 +132,8 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
         if (tracker.latest_message.get("intent") or {}).get("name") not in ANSWER_INTENTS:
             return {}
         if profile_slots_set_by_latest_message(tracker):
-            # The message answered something else (e.g. named the OS): no miss to count.
+            # The message answered something else (e.g. named the OS): no miss to count;
+            # the answer is noted and the question asked again (see `run`).
             return {}
         text = (tracker.latest_message.get("text") or "").strip()
         if not text or text.startswith("/"):
@@ -129,6 +150,10 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
     ) -> dict[str, Any]:
         """The answer to `slot` in the words the rules use; after misses, the default."""
         answer = normalise_answer(slot, value)
+        if answer is None and slot == tracker.get_slot("requested_slot"):
+            # A short reply ("lots", "pretty well") read for the question being asked.
+            answer = answer_from_candidates(
+                slot, tracker.latest_message.get("answer_candidates"))
         if answer is None:
             # An entity can be a fragment ("code" of "strangers' code"): read the whole
             # message for this question before calling it a miss.
@@ -169,7 +194,9 @@ class _AskAdvisorQuestion(Action, ABC):
     ) -> list[EventType]:
         misses = _retries(tracker).get(self.slot_name, 0)
         if misses >= TRIES_BEFORE_EXPLAINING:
+            # Two misunderstandings in a row: explain, and offer a person.
             dispatcher.utter_message(response=f"utter_explain_{self.slot_name}")
+            dispatcher.utter_message(response="utter_advisor_offer_person")
             return []
         if misses:
             dispatcher.utter_message(response="utter_advisor_retry")
@@ -205,6 +232,26 @@ class ActionAskTeamContainers(_AskAdvisorQuestion):
     slot_name = "team_containers"
 
 
+class ActionAskTraffic(_AskAdvisorQuestion):
+    slot_name = "traffic"
+
+
+class ActionAskPrivileged(_AskAdvisorQuestion):
+    slot_name = "privileged"
+
+
+class ActionAskOsPatching(_AskAdvisorQuestion):
+    slot_name = "os_patching"
+
+
+class ActionAskLicences(_AskAdvisorQuestion):
+    slot_name = "licences"
+
+
+class ActionAskWorkPattern(_AskAdvisorQuestion):
+    slot_name = "work_pattern"
+
+
 class ActionRecommend(Action):
     """Give the recommendation (again, after a correction) and keep it for the lead."""
 
@@ -237,7 +284,10 @@ class ActionRecommend(Action):
         rec = recommend(profile, rules)
         dispatcher.utter_message(
             response="utter_advisor_result",
-            json_message={"scorecard": scorecard(rec)},
+            # "What I understood": each field's value, said or assumed (the widget lets a
+            # click change one).
+            json_message={"scorecard": {**scorecard(rec),
+                                        "understood": understood_profile(answers, rules)}},
             **chat_fields(rec, not_sure),
         )
         kept = {**rec.to_dict(), "not_sure": list(not_sure)}

@@ -194,3 +194,19 @@ def _turns_before_lead_form(tracker: Tracker) -> list[tuple[str, str]]:
         elif event.get("event") == "active_loop" and event.get("name") == "lead_form":
             collected = list(turns)
     return collected
+
+
+class ActionStopLeadForm(Action):
+    """Leave the lead form on "stop", "cancel" or "bye", keeping none of its answers.
+
+    Nothing was confirmed, so nothing is kept: the next lead form starts from consent.
+    """
+
+    def name(self) -> str:
+        return "action_stop_lead_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_lead_stopped")
+        return [ActiveLoop(None), *_reset_lead_slots()]

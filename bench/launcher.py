@@ -184,11 +184,16 @@ def http_json(
     url: str,
     body: Any = None,
     timeout: float = 10.0,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """A small blocking JSON request (stdlib only) for readiness checks and assertions."""
+    """A small blocking JSON request (stdlib only) for readiness checks and assertions.
+
+    `headers` are added, e.g. the REST channel's `Authorization: Bearer <token>`.
+    """
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
@@ -264,16 +269,34 @@ def _spawn(name: str, cmd: list[str], port: int, log_path: Path,
                          started_at=started)
 
 
+def action_server_env(port: int) -> dict[str, str]:
+    """The settings that put the action server on `port` and point Rasa at it.
+
+    The same path as scripts/run.sh: the action server reads ACTIONS_PORT, and an
+    endpoints file with `url: ${ACTION_SERVER_URL}` gets the URL that bot/settings.py
+    derives from it.
+    """
+    from bot.settings import load_settings
+
+    settings = load_settings({"ACTIONS_PORT": str(port)})
+    return {"ACTIONS_PORT": str(settings.actions_port),
+            "ACTION_SERVER_URL": settings.action_server_url()}
+
+
 def start_action_server(port: int, log_path: Path,
                         env: Mapping[str, str] | None = None,
                         package: str = "actions") -> ServerProcess:
-    """Start our action server (`python -m bot.action_server`) on loopback."""
+    """Start our action server (`python -m bot.action_server`) on loopback.
+
+    The port reaches it as ACTIONS_PORT, as it does under scripts/run.sh.
+    """
     cmd = [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", package,
-           "--host", LOOPBACK, "--port", str(port)]
+           "--host", LOOPBACK]
     # Its lead database goes beside its log unless the caller chose one, so that
     # servers started for tests never share the project's var/app.db.
     return _spawn("actions", cmd, port, log_path,
-                  {"APP_DATA_DIR": str(log_path.parent), **(env or {})})
+                  {"APP_DATA_DIR": str(log_path.parent), **(env or {}),
+                   "ACTIONS_PORT": str(port)})
 
 
 def start_rasa_server(
@@ -345,16 +368,37 @@ def wait_until_ready(server: ServerProcess, path: str, timeout: float,
                       f"log {server.log_path}:\n{server.log_tail()}")
 
 
-def write_endpoints(path: Path, action_port: int, tracker_store: Mapping[str, Any] | None,
-                    lock_store: Mapping[str, Any] | None = None) -> Path:
-    """Write an endpoints file pointing at our action server and the given stores."""
-    content: dict[str, Any] = {"action_endpoint": {"url": f"http://{LOOPBACK}:{action_port}/webhook"}}
+# What endpoints.yml says; Rasa substitutes it from the server's environment.
+ACTION_URL_FROM_ENV = "${ACTION_SERVER_URL}"
+
+
+def write_endpoints(path: Path, action_port: int | None,
+                    tracker_store: Mapping[str, Any] | None,
+                    lock_store: Mapping[str, Any] | None = None,
+                    action_endpoint: Mapping[str, Any] | None = None) -> Path:
+    """Write an endpoints file pointing at our action server and the given stores.
+
+    Args:
+        path: the file to write.
+        action_port: the action server's port on loopback, written as a literal URL;
+            None writes endpoints.yml's `${ACTION_SERVER_URL}` instead, and the Rasa
+            server then needs that variable (`action_server_env`).
+        tracker_store: tracker store endpoint; None keeps trackers in memory.
+        lock_store: lock store endpoint; None is Rasa's in-memory one.
+        action_endpoint: further `action_endpoint` keys (e.g. enable_selective_domain).
+    """
+    url = ACTION_URL_FROM_ENV if action_port is None else (
+        f"http://{LOOPBACK}:{action_port}/webhook")
+    content: dict[str, Any] = {"action_endpoint": {"url": url, **(action_endpoint or {})}}
     if tracker_store:
         content["tracker_store"] = dict(tracker_store)
     if lock_store:
         content["lock_store"] = dict(lock_store)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(content, sort_keys=False)
+    # safe_dump quotes "${...}", and Rasa only substitutes variables in plain scalars.
+    text = text.replace(f"'{ACTION_URL_FROM_ENV}'", ACTION_URL_FROM_ENV)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -387,11 +431,13 @@ def start_stack(
     name: str = "stack",
 ) -> Stack:
     """Start the action server, then the Rasa server, and wait until both answer."""
-    endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", action_port,
+    endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", None,
                                 tracker_store, lock_store)
+    rasa_env = {**(env or {}), **action_server_env(action_port)}
     actions, rasa, _ = start_actions_then_rasa(
         lambda: start_action_server(action_port, workdir / f"{name}-actions.log", env),
         lambda: start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
-                                  credentials=credentials, auth_token=auth_token, env=env),
+                                  credentials=credentials, auth_token=auth_token,
+                                  env=rasa_env),
         ready_timeout)
     return Stack(rasa=rasa, actions=actions, auth_token=auth_token)

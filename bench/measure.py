@@ -7,15 +7,23 @@ import itertools
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from bench.launcher import REST_WEBHOOK, ServerProcess
+from bot.channels.rest import rest_conversation_id
+from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_TEXT
 
 TURN_TIMEOUT_S = 30.0
+# The REST channel is off without REST_CHANNEL_TOKEN and then refuses every turn; the
+# bench's servers get this token (bench.run.SERVER_ENV) and every post carries it.
+REST_TOKEN = "bench-rest-token"
+REST_HEADERS = {"Authorization": f"Bearer {REST_TOKEN}"}
+# The channel's own apologies: a 200 that did not answer the visitor.
+_NOTICES = frozenset({TURN_FAILED_TEXT, TURN_SLOW_TEXT})
 
 
 @dataclass
@@ -70,16 +78,21 @@ def new_sender(prefix: str) -> str:
 
 async def send_turn(session: aiohttp.ClientSession, base_url: str, sender: str, text: str,
                     webhook: str = REST_WEBHOOK) -> TurnResult:
-    """Send one message; an HTTP error, a timeout or an empty answer counts as an error."""
+    """Send one message; an HTTP error, a timeout, an empty answer or the channel's
+    apology for a failed or slow turn counts as an error."""
     started = time.perf_counter()
     try:
         async with session.post(base_url + webhook, json={"sender": sender, "message": text},
+                                headers=REST_HEADERS,
                                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)) as resp:
             body = await resp.json(content_type=None)
             latency = time.perf_counter() - started
             if resp.status != 200:
                 return TurnResult(latency, resp.status, 0, f"HTTP {resp.status}")
             replies = len(body) if isinstance(body, list) else 0
+            if replies and any(isinstance(m, dict) and m.get("text") in _NOTICES
+                               for m in body):
+                return TurnResult(latency, resp.status, replies, "turn failed or slow")
             return TurnResult(latency, resp.status, replies, "" if replies else "no reply")
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         return TurnResult(time.perf_counter() - started, 0, 0, type(exc).__name__)
@@ -123,10 +136,14 @@ class LoadResult:
         return self.errors / self.turns if self.turns else math.nan
 
 
-async def run_load(base_url: str, script: Sequence[str], concurrency: int,
-                   duration_s: float, webhook: str = REST_WEBHOOK
+async def run_load(base_url: str, script: Callable[[int], Sequence[str]], concurrency: int,
+                   duration_s: float, webhook: str = REST_WEBHOOK, first: int = 0
                    ) -> tuple[list[TurnResult], float]:
-    """Run `concurrency` conversations replaying `script` for `duration_s` seconds.
+    """Run `concurrency` conversations for `duration_s` seconds, each replaying a script.
+
+    Args:
+        script: the messages of the n-th conversation (numbered from `first`), so that
+            conversations can differ as real visitors' do.
 
     Returns:
         Every turn's result and the elapsed wall time.
@@ -134,11 +151,12 @@ async def run_load(base_url: str, script: Sequence[str], concurrency: int,
     results: list[TurnResult] = []
     deadline = time.perf_counter() + duration_s
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
+    numbers = itertools.count(first)
 
     async def conversation_loop(session: aiohttp.ClientSession) -> None:
         while time.perf_counter() < deadline:
             sender = new_sender(f"tp{concurrency}")
-            for text in script:
+            for text in script(next(numbers)):
                 if time.perf_counter() >= deadline:
                     return
                 results.append(await send_turn(session, base_url, sender, text, webhook))
@@ -219,6 +237,26 @@ async def intent_scores(base_url: str, token: str,
     )
 
 
+async def actions_per_turn(session: aiohttp.ClientSession, base_url: str, token: str,
+                           sender: str) -> list[list[str]]:
+    """The actions the server ran after each user message of `sender`'s conversation.
+
+    Forms count as one action per turn (their ask and validation actions run inside).
+    """
+    async with session.get(f"{base_url}/conversations/{rest_conversation_id(sender)}/tracker",
+                           params={"token": token},
+                           timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)) as r:
+        tracker: dict[str, Any] = await r.json()
+    turns: list[list[str]] = []
+    for event in tracker.get("events", []):
+        if event.get("event") == "user":
+            turns.append([])
+        elif (turns and event.get("event") == "action"
+              and event.get("name") not in ("action_listen", "action_session_start")):
+            turns[-1].append(str(event.get("name")))
+    return turns
+
+
 async def actions_of_turn(base_url: str, token: str, text: str,
                           webhook: str = REST_WEBHOOK) -> list[str]:
     """Send `text` in a fresh conversation and list the actions the server ran for it."""
@@ -227,13 +265,8 @@ async def actions_of_turn(base_url: str, token: str, text: str,
         result = await send_turn(session, base_url, sender, text, webhook)
         if not result.ok:
             raise RuntimeError(f"probe turn {text!r} failed: {result.error}")
-        async with session.get(f"{base_url}/conversations/{sender}/tracker",
-                               params={"token": token}) as r:
-            tracker: dict[str, Any] = await r.json()
-    events = tracker.get("events", [])
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    return [str(e.get("name")) for e in events[last_user + 1:]
-            if e.get("event") == "action" and e.get("name") != "action_listen"]
+        turns = await actions_per_turn(session, base_url, token, sender)
+    return turns[-1] if turns else []
 
 
 async def served_custom_actions(base_url: str, token: str) -> set[str]:

@@ -35,7 +35,8 @@ DEFAULT_PORT = 5055
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__)
-    parser.add_argument("--port", "-p", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", "-p", type=int, default=None,
+                        help=f"default: ACTIONS_PORT, else {DEFAULT_PORT}")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (0.0.0.0 in containers)")
     parser.add_argument("--actions", default="actions", help="the actions package")
@@ -106,13 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, DatabaseConfigError, ScoringRulesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    port = args.port if args.port is not None else settings.actions_port
     app = create_app(args.actions)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     if not args.no_worker:
         attach_delivery_worker(app, settings)
-    logger.info("action server on http://%s:%s (CRM adapter: %s)", args.host, args.port,
+    logger.info("action server on http://%s:%s (CRM adapter: %s)", args.host, port,
                 settings.crm_adapter)
-    app.run(args.host, args.port, workers=1, access_log=False)
+    app.run(args.host, port, workers=1, access_log=False)
     return 0
 
 

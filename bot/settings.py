@@ -8,6 +8,7 @@ Secrets are never given defaults: a feature that needs one is off until it is se
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("http://localhost:5005", "http://127.0.0.1:5005")
     # Incoming messages larger than this are refused politely instead of parsed.
     max_message_chars: int = 2000
+    # The action server: the port `python -m bot.action_server` listens on, and the URL
+    # the Rasa server calls (endpoints.yml reads `${ACTION_SERVER_URL}`; scripts/run.sh
+    # exports `action_server_url()`, which follows ACTIONS_PORT unless the URL is set).
+    actions_port: int = 5055
+    action_server_url_override: str = ""
 
     # --- advisor ---
     advisor_rules_path: Path = PROJECT_ROOT / "bot" / "advisor" / "rules.yml"
@@ -101,6 +107,13 @@ class Settings:
     slack_api_base_url: str = "https://slack.com/api"
     slack_sales_channel: str = ""
 
+    # --- the Rasa server, as `python -m bot.serve` starts it ---
+    rasa_port: int = 5005
+    rasa_interface: str = "127.0.0.1"
+    # Turns on Rasa's HTTP API, protected by this token; handed to Rasa in memory, never
+    # on a command line (where `ps` shows it to every user of the machine).
+    rasa_api_token: str = ""
+
     # --- channels (widget, REST guard, Slack) ---
     # The REST channel is for server-side integrations only and off until this is set:
     # callers send `Authorization: Bearer <token>` or `X-Signature: sha256=<HMAC of the
@@ -109,6 +122,13 @@ class Settings:
     # Per-conversation rate limit: at most this many messages per window; 0 switches it off.
     rate_limit_messages: int = 30
     rate_limit_window_seconds: float = 60.0
+    # Per client address and for the whole server, in the same window; unset they are
+    # 4 and 100 times the per-conversation limit (so 0 there switches all three off).
+    rate_limit_client_messages: int = 120
+    rate_limit_global_messages: int = 3000
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; a request
+    # from anywhere else is limited by its own address, whatever the header says.
+    trusted_proxies: tuple[str, ...] = ()
     # Longest a visitor waits for a turn before the channel answers for it (the turn goes
     # on); Rasa itself waits up to 300 s for a custom action. 0 or less: no limit.
     turn_timeout_seconds: float = 10.0
@@ -116,6 +136,12 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_token or self.slack_signing_secret)
+
+    def action_server_url(self) -> str:
+        """The action server's webhook: ACTION_SERVER_URL, else loopback on ACTIONS_PORT."""
+        if self.action_server_url_override:
+            return self.action_server_url_override
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -141,6 +167,13 @@ class Settings:
                 missing.append("SLACK_TOKEN (needed because Slack is configured)")
             if not self.slack_signing_secret:
                 missing.append("SLACK_SIGNING_SECRET (needed because Slack is configured)")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES must list addresses or CIDR ranges, got {proxy!r}"
+                ) from exc
         if missing:
             raise SettingsError("missing settings: " + "; ".join(missing))
 
@@ -156,6 +189,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL", "").strip(),
         allowed_origins=origins or defaults.allowed_origins,
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", defaults.max_message_chars),
+        actions_port=_int(env, "ACTIONS_PORT", defaults.actions_port),
+        action_server_url_override=env.get("ACTION_SERVER_URL", "").strip(),
         advisor_rules_path=Path(env.get("ADVISOR_RULES", "") or defaults.advisor_rules_path),
         crm_adapter=env.get("CRM_ADAPTER", "none").strip().lower() or "none",
         hubspot_token=env.get("HUBSPOT_TOKEN", ""),
@@ -199,11 +234,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
         slack_sales_channel=env.get("SLACK_SALES_CHANNEL", ""),
+        rasa_port=_int(env, "RASA_PORT", defaults.rasa_port),
+        rasa_interface=env.get("RASA_INTERFACE", "").strip() or defaults.rasa_interface,
+        rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
         # --- channels ---
         rest_channel_token=env.get("REST_CHANNEL_TOKEN", "").strip(),
         rate_limit_messages=_int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages),
         rate_limit_window_seconds=_float(
             env, "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds
         ),
+        rate_limit_client_messages=_int(
+            env, "RATE_LIMIT_CLIENT_MESSAGES",
+            4 * _int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages)),
+        rate_limit_global_messages=_int(
+            env, "RATE_LIMIT_GLOBAL_MESSAGES",
+            100 * _int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages)),
+        trusted_proxies=_split_list(env.get("TRUSTED_PROXIES", "")),
         turn_timeout_seconds=_float(env, "TURN_TIMEOUT_SECONDS", defaults.turn_timeout_seconds),
     )

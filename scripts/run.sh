@@ -8,7 +8,11 @@ bash scripts/setup.sh
 MODEL=$(bash scripts/train.sh | tail -n 1)
 
 RASA_PORT=${RASA_PORT:-5005}
-ACTIONS_PORT=${ACTIONS_PORT:-5055}
+# One source for the action server's port and URL (bot/settings.py): the action server
+# listens on ACTIONS_PORT, and endpoints.yml's ${ACTION_SERVER_URL} points Rasa at it.
+ACTIONS_PORT=$(.venv/bin/python -c 'from bot.settings import load_settings; print(load_settings().actions_port)')
+ACTION_SERVER_URL=$(.venv/bin/python -c 'from bot.settings import load_settings; print(load_settings().action_server_url())')
+export ACTIONS_PORT ACTION_SERVER_URL
 mkdir -p var
 
 # Fails here, with the name of the missing variable, when a configured channel or CRM
@@ -26,7 +30,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-echo "==> starting the action server on port $ACTIONS_PORT"
+echo "==> starting the action server on port $ACTIONS_PORT (Rasa calls $ACTION_SERVER_URL)"
 .venv/bin/python -m bot.action_server --port "$ACTIONS_PORT" &
 pids+=($!)
 

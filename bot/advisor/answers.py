@@ -8,6 +8,7 @@ being asked. Everything here is pure: the Rasa actions only pass slot values in.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -33,80 +34,10 @@ _NO = re.compile(r"\b(no|nope|nah|false|not really|we don'?t|it doesn'?t|none|ne
 # "no windows", "without a GPU": a negated mention is not a mention.
 _NEGATION = r"\b(?:no|not|without|never|zero|don'?t (?:need|use|have|run))\s+(?:any\s+|a\s+|an\s+)?"
 
-# Keyword patterns per field value, tried in order; the first that matches wins.
-_KEYWORDS: Mapping[str, tuple[tuple[Any, str], ...]] = {
-    "isolation": (
-        (
-            "untrusted",
-            r"untrusted|strangers?'?s?|customers?'? (?:own )?code|customer[- ]supplied|"
-            r"(?:customers?|users?|clients?|students?|tenants?) (?:can )?"
-            r"(?:upload|submit|run|bring|write)|"
-            r"user[- ](?:submitted|provided|supplied|uploaded) code|users?'? code|third[- ]party|"
-            r"multi[- ]?tenant|arbitrary code|other people'?s code|external (?:code|pull requests)|"
-            r"public code|anyone'?s code|plugins? from",
-        ),
-        (
-            "high",
-            r"\bhigh\b|strong|strict|sensitive|confidential|very important|critical|"
-            r"hard isolation|separate tenants|per[- ]tenant",
-        ),
-        (
-            "low",
-            r"\blow\b|low[- ]risk|not important|doesn'?t matter|don'?t care|"
-            r"no isolation|minimal|hobby|personal",
-        ),
-        (
-            "medium",
-            r"medium|moderate|normal|ordinary|standard|usual|average|our own|own code|"
-            r"in[- ]house|internal|we write|only us|just us|our code|our developers|trusted",
-        ),
-    ),
-    "density": (
-        (
-            "high",
-            r"\bhigh\b|many|lots|a lot|hundreds|thousands|dozens|micro-?services|"
-            r"small services|dense|densely|pack|tons",
-        ),
-        (
-            "low",
-            r"\blow\b|few|one or two|a couple|single|one big|big app|large app|monolith|"
-            r"a handful of big|just one|only one",
-        ),
-        ("medium", r"medium|moderate|some|several|handful|mix|average|normal|\bmid\b"),
-    ),
-    "startup": (
-        (
-            "minutes",
-            r"(?:no need|don'?t need|doesn'?t matter|not important|don'?t care|"
-            r"not needed|no rush)|minutes|hours|slow is fine|long[- ]running|always[- ]on|steady",
-        ),
-        (
-            "subsecond",
-            r"sub-?second|under a second|less than a second|below a second|"
-            r"milli-?seconds|\bms\b|instant|immediately|scale to zero|scale-to-zero|cold start|"
-            r"real[- ]?time|very fast",
-        ),
-        ("seconds", r"seconds|quick|fast|rapid|burst|spiky|spikes|autoscal|auto-scal|elastic"),
-    ),
-    "team_containers": (
-        (
-            "none",
-            r"\bnone\b|no experience|no container|no docker|no kubernetes|never used|"
-            r"new to|beginners?|\bzero\b|not really|nothing|no one|nobody|no skills|\bno\b",
-        ),
-        (
-            "strong",
-            r"strong|expert|experienced|in production|in prod|we run kubernetes|"
-            r"we run k8s|a lot|lots|very|platform team|years|advanced|solid|"
-            r"knows? (?:containers|docker|kubernetes|k8s) well|fluent|comfortable",
-        ),
-        (
-            "some",
-            r"\bsome\b|a bit|a little|basic|locally|dabbled|learning|a few|limited|junior|"
-            r"moderate|medium|yes|\bok\b|okay|decent",
-        ),
-    ),
-}
+# What an answer means is read by meaning in the NLU pipeline (bot/nlu/answer_fields.py,
+# with the option descriptions in answer_options.yml): it arrives here as an entity with
+# a canonical value, or as a candidate for the question asked. What is left here are the
+# rules that need no model: yes/no/not sure, OS and standard names, and numbers.
 
 _OS_FAMILIES: Mapping[str, str] = {
     "windows": r"windows|\bwin ?(?:server|20\d\d|\d\d)\b|\.net framework|\biis\b|"
@@ -117,30 +48,6 @@ _OS_FAMILIES: Mapping[str, str] = {
     r"pfsense|mac ?os|osx|something else|other kernel|another kernel|other os",
 }
 _BOTH = re.compile(r"\bboth\b|\bmix(?:ed)?\b|\bmixture\b|\band\b.*\band\b")
-
-_BOOL_KEYWORDS: Mapping[str, tuple[str, str]] = {
-    # field: (pattern meaning true, pattern meaning false) - the false one is tried first.
-    "kernel_custom": (
-        r"custom kernel|kernel modules?|nested virtuali[sz]ation|loop devices?|own kernel|"
-        r"specific kernel|kernel version|patched kernel|drivers",
-        r"standard kernel|stock kernel|default kernel|normal kernel",
-    ),
-    "legacy": (
-        r"legacy|lift[- ]and[- ]shift|as[- ]is|old app|mainframe|cobol|can'?t be containeri[sz]ed|"
-        r"cannot be containeri[sz]ed|not containeri[sz]able|vendor",
-        r"cloud[- ]native|greenfield|modern|new app|already containeri[sz]ed|containeri[sz]able|"
-        r"rewritten",
-    ),
-    "stateful": (
-        r"database|\bdbs?\b|postgres|mysql|mariadb|oracle|sql server|mongo|cassandra|"
-        r"elasticsearch|stateful|persistent|local disks?|storage",
-        r"stateless|managed database|managed db|\brds\b|cloud sql|object storage|\bs3\b",
-    ),
-    "gpu": (
-        r"gpus?|cuda|nvidia|graphics cards?|accelerators?",
-        r"cpu only|cpu-only",
-    ),
-}
 
 _COMPLIANCE: Mapping[str, str] = {
     "pci": r"pci|card ?holder|card data|card payments?|credit cards?",
@@ -259,24 +166,14 @@ def _parse_text(field: str, text: str) -> Any:
     if field == "workload_count":
         return count_from_text(text)
     if field == "density":
+        # "about 30 per host": a bare number of workloads per host.
         count = count_from_text(text)
-        if count is not None and not re.search(r"[a-z]{4,}", re.sub(r"\d", "", text)):
+        if count is not None:
             return density_from_count(count)
-    for value, pattern in _KEYWORDS.get(field, ()):
-        if re.search(pattern, text):
-            return value
-    if field == "density":
-        count = count_from_text(text)
-        return None if count is None else density_from_count(count)
     return None
 
 
 def _parse_bool(field: str, text: str) -> bool | None:
-    true_pattern, false_pattern = _BOOL_KEYWORDS[field]
-    if re.search(false_pattern, text) or re.search(_NEGATION + f"(?:{true_pattern})", text):
-        return False
-    if re.search(true_pattern, text):
-        return True
     if _NO.search(text):
         return False
     if _YES.search(text):
@@ -416,7 +313,73 @@ def remaining_questions(
     if not open_fields:
         return []
     profile, _ = profile_from_answers(answers)
-    reachable = possible_outcomes(profile, open_fields, rules)
+    reachable = possible_outcomes(profile, open_fields, rules, stop_at=2)
     if reachable is not None and len(reachable) <= 1:
         return []
     return open_fields
+
+
+# A candidate reading (bot/nlu/answer_fields.py) is taken as the answer to the question
+# asked when it is this close to one option and this much closer than to the others.
+CANDIDATE_MIN_SCORE = 0.45
+CANDIDATE_MIN_MARGIN = 0.03
+
+
+def answer_from_candidates(field: str, candidates: Any) -> Any:
+    """The value the NLU's best reading gives `field`, if clear enough, else None.
+
+    Args:
+        field: The profile field being asked.
+        candidates: The message's `answer_candidates`: field -> {value, score, margin}.
+    """
+    if not isinstance(candidates, Mapping):
+        return None
+    reading = candidates.get(field)
+    if not isinstance(reading, Mapping):
+        return None
+    score, margin = float(reading.get("score", 0)), float(reading.get("margin", 0))
+    if score < CANDIDATE_MIN_SCORE or margin < CANDIDATE_MIN_MARGIN:
+        return None
+    return normalise_answer(field, reading.get("value"))
+
+
+def understood_profile(
+    answers: Mapping[str, Any], rules: Rules
+) -> list[dict[str, Any]]:
+    """The profile as understood, for the scorecard's "What I understood".
+
+    One item per fact, in report order: its field, the value, the plain-words label,
+    where it came from (`said`, `not_sure` or `assumed`) and, for fields a click can
+    change, the other options with the `/inform` payload that sets each.
+
+    Args:
+        answers: Slot values of the profile fields.
+        rules: The decision rules (labels and defaults).
+    """
+    profile, not_sure = profile_from_answers(answers)
+    facts, assumed = profile_facts(profile, rules)
+    items: list[dict[str, Any]] = []
+    for fact in FACT_ORDER:
+        field = FACT_FIELDS[fact]
+        source = "said" if fact not in assumed else (
+            "not_sure" if field in not_sure else "assumed")
+        item: dict[str, Any] = {
+            "field": field,
+            "value": facts[fact],
+            "label": rules.factors[fact][facts[fact]].label,
+            "source": source,
+        }
+        if field in ENUM_FIELDS or field in BOOL_FIELDS:
+            item["options"] = [
+                {"value": value, "label": factor.label,
+                 "payload": "/inform" + json.dumps({field: _slot_value(field, value)})}
+                for value, factor in rules.factors[fact].items()
+            ]
+        items.append(item)
+    return items
+
+
+def _slot_value(field: str, fact_value: str) -> Any:
+    if field in BOOL_FIELDS:
+        return fact_value == "true"
+    return fact_value

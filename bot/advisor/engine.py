@@ -12,6 +12,7 @@ could not say "both": one strong VM force drowned a strong density force.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -248,7 +249,8 @@ def profile_facts(profile: WorkloadProfile, rules: Rules) -> tuple[dict[str, str
 
 
 def possible_outcomes(
-    profile: WorkloadProfile, open_fields: Iterable[str], rules: Rules
+    profile: WorkloadProfile, open_fields: Iterable[str], rules: Rules,
+    stop_at: int | None = None,
 ) -> frozenset[str] | None:
     """The outcomes still reachable whatever the answers to `open_fields` turn out to be.
 
@@ -258,6 +260,9 @@ def possible_outcomes(
         profile: What is known so far.
         open_fields: Profile fields not answered yet (facts fed by one field each).
         rules: The decision rules.
+        stop_at: Stop enumerating once this many outcomes are found (the set is then
+            partial): `stop_at=2` answers "is the outcome settled?" without trying
+            every combination, which matters while most questions are still open.
 
     Returns:
         The set of reachable outcomes (`vm`, `container` or a hybrid kind), or None
@@ -270,11 +275,35 @@ def possible_outcomes(
         combinations *= len(FACT_VALUES[fact])
     if combinations > MAX_COMBINATIONS:
         return None
+    # A form turn asks this several times for the same answers (rasa-sdk calls
+    # required_slots three times per validation), and each answer costs thousands of
+    # decisions; the result depends only on the facts, the open facts and the rules.
+    key = (id(rules), tuple(sorted(facts.items())), tuple(open_facts), stop_at)
+    cached = _OUTCOMES.get(key)
+    if cached is not None and cached[0] is rules:
+        _OUTCOMES.move_to_end(key)
+        return cached[1]
     outcomes: set[str] = set()
     for values in itertools.product(*(FACT_VALUES[f] for f in open_facts)):
         trial = {**facts, **dict(zip(open_facts, values, strict=True))}
         outcomes.add(_decide(trial, rules, detailed=False).outcome)
-    return frozenset(outcomes)
+        if stop_at is not None and len(outcomes) >= stop_at:
+            break
+    result = frozenset(outcomes)
+    _OUTCOMES[key] = (rules, result)
+    while len(_OUTCOMES) > _OUTCOMES_SIZE:
+        _OUTCOMES.popitem(last=False)
+    return result
+
+
+# possible_outcomes' memo: (id of the rules, facts, open facts, stop_at) -> (the rules,
+# outcomes). The rules are kept in the value so that a reused id never answers for
+# other rules.
+_OUTCOMES_SIZE = 4096
+_OUTCOMES: OrderedDict[
+    tuple[int, tuple[tuple[str, str], ...], tuple[str, ...], int | None],
+    tuple[Rules, frozenset[str]],
+] = OrderedDict()
 
 
 def questions_that_could_change(

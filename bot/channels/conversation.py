@@ -109,14 +109,22 @@ async def offered_payloads(agent: Agent | None, sender_id: str) -> set[str]:
 
 
 async def screen_message(
-    agent: Agent | None, guard: MessageGuard, sender_id: str, raw: str
+    agent: Agent | None, guard: MessageGuard, sender_id: str, raw: str,
+    client_address: str | None = None,
 ) -> tuple[GuardResult, str]:
     """Run the guard, then restrict an unoffered `/intent{...}` payload.
+
+    Args:
+        agent: the loaded agent (its tracker store tells which buttons were offered).
+        guard: the channel's guard.
+        sender_id: the conversation id.
+        raw: the message as received.
+        client_address: the sender's address, for the per-address rate limit.
 
     Returns:
         The guard's result and, when accepted, the text to hand to Rasa.
     """
-    result = guard.check(sender_id, raw)
+    result = await guard.check(sender_id, raw, client_address)
     if not result.accepted:
         return result, ""
     text = result.text

@@ -14,15 +14,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bot.channels.shared_redis import RedisBreaker, async_redis_for, key_prefix
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 class SeenIds(Protocol):
-    """Anything that can tell whether an id is new."""
+    """Anything that can tell whether an id is new, without blocking the event loop."""
 
-    def first_time(self, item: str) -> bool:
+    async def first_time(self, item: str) -> bool:
         """Record `item`; True if it was not seen recently."""
 
 
@@ -70,6 +71,18 @@ class RecentIds:
         return len(self._seen)
 
 
+class LocalSeenIds:
+    """`RecentIds` behind the async `SeenIds` interface (no I/O, so nothing to wait for)."""
+
+    def __init__(self, ids: RecentIds) -> None:
+        """Wrap `ids`."""
+        self.ids = ids
+
+    async def first_time(self, item: str) -> bool:
+        """Record `item`; True if this process did not see it recently."""
+        return self.ids.first_time(item)
+
+
 class SharedRecentIds:
     """Recently seen ids kept in Redis, shared by every replica.
 
@@ -80,33 +93,35 @@ class SharedRecentIds:
     """
 
     def __init__(self, client: Any, key_prefix: str, ttl_seconds: float = 600.0) -> None:
-        """Use `client` (a `redis.Redis`) with keys under `key_prefix`."""
+        """Use `client` (a `redis.asyncio.Redis`: never a blocking call on the event loop)
+        with keys under `key_prefix`."""
         self.client = client
         self.key_prefix = key_prefix
         self.ttl_seconds = ttl_seconds
         self.local = RecentIds(ttl_seconds)
+        self.breaker = RedisBreaker()
 
-    def first_time(self, item: str) -> bool:
+    async def first_time(self, item: str) -> bool:
         """Record `item`; True if no replica saw it within the last `ttl_seconds`."""
         import redis
 
+        if self.breaker.is_open:
+            return self.local.first_time(item)
         try:
-            created = self.client.set(f"{self.key_prefix}:seen:{item}", 1, nx=True,
-                                      ex=max(1, int(self.ttl_seconds)))
-        except redis.RedisError as error:
-            logger.warning("shared dedupe unavailable (%s); using this replica's memory",
-                           type(error).__name__)
+            created = await self.client.set(f"{self.key_prefix}:seen:{item}", 1, nx=True,
+                                            ex=max(1, int(self.ttl_seconds)))
+        except (redis.RedisError, OSError) as error:
+            logger.warning("shared dedupe unavailable (%s); using this replica's memory "
+                           "for %.0f s", type(error).__name__,
+                           self.breaker.retry_after_seconds)
+            self.breaker.trip()
             return self.local.first_time(item)
         return bool(created)
 
 
 def recent_ids_for(settings: Settings, ttl_seconds: float = 600.0) -> SeenIds:
     """Shared ids in Redis when `REDIS_HOST` is set, else this process's memory."""
-    if not settings.redis_host:
-        return RecentIds(ttl_seconds)
-    import redis
-
-    client = redis.Redis(host=settings.redis_host, port=settings.redis_port,
-                         db=settings.redis_db, password=settings.redis_password or None,
-                         socket_timeout=2.0, socket_connect_timeout=2.0)
-    return SharedRecentIds(client, settings.redis_key_prefix or "advisor", ttl_seconds)
+    client = async_redis_for(settings)
+    if client is None:
+        return LocalSeenIds(RecentIds(ttl_seconds))
+    return SharedRecentIds(client, key_prefix(settings), ttl_seconds)

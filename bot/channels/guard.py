@@ -1,22 +1,27 @@
 """Channel-level guards applied to every incoming message, whatever the channel.
 
-Pure standard-library code, so it is unit-tested without a server: the channels call
-`MessageGuard.check()` before a message reaches NLU, and `restrict_payload()` before a
-`/intent{...}` payload can set slots.
+Unit-tested without a server: the channels await `MessageGuard.check()` before a message
+reaches NLU (the rate limits it applies are in `ratelimit.py`), and call
+`restrict_payload()` before a `/intent{...}` payload can set slots.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 import unicodedata
-from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.channels.ratelimit import (
+    LocalRateLimiter,
+    RateLimits,
+    SlidingWindowRateLimiter,
+)
 from bot.settings import Settings
+
+__all__ = ["GuardResult", "MessageGuard", "SlidingWindowRateLimiter", "Verdict",
+           "clean_text", "is_valid_session_id", "refusal_text", "restrict_payload"]
 
 # Kept from the C0/C1 control range because they carry meaning in a chat message.
 _KEPT_CONTROLS = frozenset("\n\t")
@@ -82,112 +87,46 @@ def clean_text(raw: str) -> str:
     return "".join(kept).strip()
 
 
-class SlidingWindowRateLimiter:
-    """At most `max_messages` per key in any `window_seconds`; in memory, per process.
-
-    Each Rasa replica keeps its own windows: behind a load balancer that spreads one
-    conversation over N replicas the effective limit is up to N times higher, which is
-    acceptable for a guard against floods (the lock store still serialises the turns).
-    """
-
-    def __init__(
-        self,
-        max_messages: int,
-        window_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
-    ) -> None:
-        """Create a limiter.
-
-        Args:
-            max_messages: messages allowed per window; 0 or less switches the limit off.
-            window_seconds: length of the sliding window.
-            clock: monotonic time source (injected by tests).
-            max_keys: conversations tracked before idle ones are pruned.
-        """
-        self.max_messages = max_messages
-        self.window_seconds = window_seconds
-        self._clock = clock
-        self._max_keys = max_keys
-        self._hits: dict[str, deque[float]] = {}
-        # Sanic handlers run on one loop, but the limiter is also used from threads in
-        # tests and tools; a lock keeps it correct in both.
-        self._lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        """False when the limit is switched off."""
-        return self.max_messages > 0 and self.window_seconds > 0
-
-    def hit(self, key: str) -> float:
-        """Record a message for `key`.
-
-        Returns:
-            0.0 when the message is allowed, otherwise the seconds until it would be.
-        """
-        if not self.enabled:
-            return 0.0
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits is None:
-                if len(self._hits) >= self._max_keys:
-                    self._prune(now)
-                hits = self._hits[key] = deque()
-            while hits and now - hits[0] >= self.window_seconds:
-                hits.popleft()
-            if len(hits) >= self.max_messages:
-                return max(hits[0] + self.window_seconds - now, 0.001)
-            hits.append(now)
-            return 0.0
-
-    def _prune(self, now: float) -> None:
-        idle = [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window_seconds]
-        for key in idle:
-            del self._hits[key]
-        if len(self._hits) >= self._max_keys:
-            # Still full of active keys: forget the oldest half rather than grow forever.
-            by_age = sorted(self._hits, key=lambda k: self._hits[k][-1])
-            for key in by_age[: len(by_age) // 2]:
-                del self._hits[key]
-
-    def __len__(self) -> int:
-        return len(self._hits)
-
-
 class MessageGuard:
-    """Size limit, rate limit and clean-up for incoming messages."""
+    """Size limit, rate limits and clean-up for incoming messages."""
 
-    def __init__(self, max_chars: int, limiter: SlidingWindowRateLimiter) -> None:
+    def __init__(self, max_chars: int,
+                 limits: RateLimits | SlidingWindowRateLimiter) -> None:
         """Create a guard.
 
         Args:
             max_chars: longest accepted message (after clean-up), in characters.
-            limiter: the per-conversation rate limiter.
+            limits: the rate limits; a bare `SlidingWindowRateLimiter` limits each
+                conversation only (the address and global limits are off).
         """
         self.max_chars = max_chars
-        self.limiter = limiter
+        if isinstance(limits, SlidingWindowRateLimiter):
+            off = LocalRateLimiter(SlidingWindowRateLimiter(0, 0))
+            limits = RateLimits(LocalRateLimiter(limits), off, off)
+        self.limits = limits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MessageGuard:
-        """Build the guard configured by `settings`."""
-        return cls(
-            settings.max_message_chars,
-            SlidingWindowRateLimiter(
-                settings.rate_limit_messages, settings.rate_limit_window_seconds
-            ),
-        )
+        """Build the guard configured by `settings` (counting in Redis when it is set)."""
+        return cls(settings.max_message_chars, RateLimits.from_settings(settings))
 
-    def check(self, conversation_id: str, raw: str) -> GuardResult:
+    async def check(self, conversation_id: str, raw: str,
+                    client_address: str | None = None) -> GuardResult:
         """Decide whether the message `raw` of conversation `conversation_id` goes on.
 
         Empty messages are rejected without counting; every other message counts
-        towards the rate limit, so a flood of over-long messages is limited too.
+        towards the rate limits, so a flood of over-long messages is limited too.
+
+        Args:
+            conversation_id: the conversation the message is for.
+            raw: the message as received.
+            client_address: the sender's address (see `ratelimit.client_address`);
+                None when the channel has no meaningful one (Slack).
         """
         text = clean_text(raw)
         if not text:
             return GuardResult(Verdict.EMPTY)
-        wait = self.limiter.hit(conversation_id)
+        wait = await self.limits.hit(conversation_id, client_address)
         if wait > 0:
             return GuardResult(Verdict.RATE_LIMITED, retry_after_seconds=wait)
         if len(text) > self.max_chars:

@@ -18,8 +18,8 @@ Answers, besides Rasa's usual `200 [bot messages]`:
 - `400 {"error": ...}`: a body that is not a JSON object, a missing or malformed
   `sender`, a `message` that is not a string or is empty;
 - `200 [{"recipient_id", "text"}]` with a polite refusal when the message is too long;
-- `429 [{"recipient_id", "text"}]` with a `Retry-After` header when the conversation
-  sends faster than the rate limit;
+- `429 [{"recipient_id", "text"}]` with a `Retry-After` header when the conversation,
+  the client's address or the whole server is over its rate limit (see `ratelimit.py`);
 - `200 [..., {"recipient_id", "text"}]` ending with an apology when the turn failed or
   produced no answer, or with a "taking longer than usual" notice when it took more than
   `TURN_TIMEOUT_SECONDS` (the turn goes on and its events are stored; see `turns.py`).
@@ -45,6 +45,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.conversation import refusal_for, screen_message
 from bot.channels.guard import MessageGuard, Verdict
+from bot.channels.ratelimit import parse_proxies, request_address
 from bot.channels.turns import notice_text, run_turn
 from bot.settings import Settings, load_settings
 
@@ -146,6 +147,7 @@ class GuardedRestInput(RestInput):
         """Create the channel; `settings` defaults to the environment's."""
         self.settings = settings or load_settings()
         self.guard = MessageGuard.from_settings(self.settings)
+        self.proxies = parse_proxies(self.settings.trusted_proxies)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[None]]
@@ -173,7 +175,8 @@ class GuardedRestInput(RestInput):
                 return response.json({"error": str(exc)}, status=HTTPStatus.BAD_REQUEST)
             conversation_id = rest_conversation_id(sender)
             agent = getattr(request.app.ctx, "agent", None)
-            result, text = await screen_message(agent, self.guard, conversation_id, raw)
+            result, text = await screen_message(agent, self.guard, conversation_id, raw,
+                                                request_address(request, self.proxies))
             if result.verdict is Verdict.EMPTY:
                 return response.json(
                     {"error": "'message' is empty"}, status=HTTPStatus.BAD_REQUEST

@@ -8,7 +8,9 @@ What it adds to `rasa.core.channels.slack.SlackInput`:
 - every request must carry a valid `v0` signature made within 5 minutes; refusals are
   logged with their reason only, never their content;
 - the webhook acknowledges at once and the turn runs in a background task, so a slow
-  action never makes Slack wait more than its 3 seconds;
+  action never makes Slack wait more than its 3 seconds; like the widget, a turn slower
+  than `TURN_TIMEOUT_SECONDS` gets a "taking longer" notice (its answer follows), and a
+  turn that fails or says nothing gets an apology (see `turns.py`);
 - events are de-duplicated by `event_id` and by message, so Slack's retries
   (`X-Slack-Retry-Num`) never yield a second answer, while a retry whose first delivery
   was lost is still answered;
@@ -46,6 +48,7 @@ from bot.channels.slack_blocks import (
     truncate,
 )
 from bot.channels.slack_signature import SignatureCheck, check_signature
+from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -84,6 +87,8 @@ class SlackOutput(SlackBot):
         """
         # SlackBot.__init__ builds a client without base URL or timeout; build our own.
         OutputChannel.__init__(self)
+        # Bot messages posted so far: a turn that posted none gets an apology instead.
+        self.sent = 0
         self.slack_channel = slack_channel
         self.thread_id = thread_id
         self.proxy = proxy
@@ -91,13 +96,20 @@ class SlackOutput(SlackBot):
             token=token, base_url=api_base_url(base_url), timeout=timeout_seconds, proxy=proxy
         )
 
-    async def _post_message(self, channel: str, **kwargs: Any) -> None:
+    async def _post_message(self, channel: str, counted: bool = True, **kwargs: Any) -> None:
         # `as_user` is refused by apps created after 2021; a bot token posts as the bot.
         kwargs.pop("as_user", None)
         kwargs.pop("type", None)
         if self.thread_id:
             kwargs["thread_ts"] = self.thread_id
         await self.client.chat_postMessage(channel=channel, **kwargs)
+        if counted:
+            self.sent += 1
+
+    async def send_notice(self, recipient_id: str, text: str) -> None:
+        """Post a notice from the channel itself (slow or failed turn); not a bot answer."""
+        await self._post_message(self._recipient(recipient_id), counted=False,
+                                 text=plain_text(text), blocks=text_blocks(text))
 
     def _recipient(self, recipient_id: str) -> str:
         return self.slack_channel or recipient_id
@@ -281,10 +293,20 @@ class GuardedSlackInput(SlackInput):
                     conversation_id, refusal_for(agent, self.guard, result.verdict)
                 )
                 return
-            await on_new_message(
-                UserMessage(text, output, conversation_id, input_channel=self.name(),
-                            metadata=metadata)
+            assert isinstance(output, SlackOutput)
+            # Like the widget: past the time limit the visitor is told so and the late
+            # answer is posted when it comes; a turn that fails or says nothing gets
+            # an apology rather than silence.
+            outcome = await run_turn(
+                on_new_message(UserMessage(text, output, conversation_id,
+                                           input_channel=self.name(), metadata=metadata)),
+                lambda: output.sent > 0,
+                self.settings.turn_timeout_seconds,
+                channel="slack",
+                on_slow=lambda: output.send_notice(conversation_id, TURN_SLOW_LIVE_TEXT),
             )
+            if outcome is not TurnOutcome.ANSWERED:
+                await output.send_notice(conversation_id, TURN_FAILED_TEXT)
         except Exception:
             # Without content: the message may hold an email address or a name.
             logger.exception("slack: failed to handle an event")
@@ -339,9 +361,9 @@ class GuardedSlackInput(SlackInput):
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             agent = getattr(request.app.ctx, "agent", None)
             if content_type == "application/json":
-                return self._handle_event(request, on_new_message, agent)
+                return await self._handle_event(request, on_new_message, agent)
             if content_type == "application/x-www-form-urlencoded":
-                return self._handle_interaction(request, on_new_message, agent)
+                return await self._handle_interaction(request, on_new_message, agent)
             return response.text("unsupported content type",
                                  status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
 
@@ -350,7 +372,7 @@ class GuardedSlackInput(SlackInput):
         webhook.add_route(receive, "/webhook", methods=["POST"])
         return webhook
 
-    def _handle_event(
+    async def _handle_event(
         self,
         request: Request,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -367,7 +389,7 @@ class GuardedSlackInput(SlackInput):
         if payload.get("type") != "event_callback":
             return response.text("")
         event_id = payload.get("event_id")
-        if isinstance(event_id, str) and not self.seen.first_time(f"event:{event_id}"):
+        if isinstance(event_id, str) and not await self.seen.first_time(f"event:{event_id}"):
             logger.info("slack: duplicate event dropped")
             return response.text("")
         event = payload.get("event")
@@ -383,7 +405,7 @@ class GuardedSlackInput(SlackInput):
             return response.text("channel not supported")
         # A mention in a channel the bot listens to arrives twice (`message` and
         # `app_mention`, with different event ids): answer the message once.
-        if not self.seen.first_time(f"message:{channel}:{event.get('ts')}"):
+        if not await self.seen.first_time(f"message:{channel}:{event.get('ts')}"):
             return response.text("")
         user = str(event.get("user") or "")
         conversation_id = self._get_conversation_id(user, channel, metadata["thread_id"])
@@ -393,7 +415,7 @@ class GuardedSlackInput(SlackInput):
         self._spawn(self._run_turn(on_new_message, agent, text, conversation_id, metadata))
         return response.text("")
 
-    def _handle_interaction(
+    async def _handle_interaction(
         self,
         request: Request,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -410,7 +432,7 @@ class GuardedSlackInput(SlackInput):
         if value is None:
             return response.text("")  # a link button: nothing to send to the bot
         key = payload.get("trigger_id") or f"{action.get('action_id')}:{action.get('action_ts')}"
-        if not self.seen.first_time(f"action:{key}"):
+        if not await self.seen.first_time(f"action:{key}"):
             logger.info("slack: duplicate interaction dropped")
             return response.text("")
         message = payload.get("message") or {}

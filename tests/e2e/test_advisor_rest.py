@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.launcher import REST_WEBHOOK, http_json
-from tests.support.servers import AssistantServers, assistant  # noqa: F401 (fixture)
+from tests.support.servers import REST_AUTH, AssistantServers, assistant  # noqa: F401
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -33,6 +33,7 @@ class Visitor:
             self.servers.url + REST_WEBHOOK,
             {"sender": self.sender, "message": text},
             timeout=90,
+            headers=REST_AUTH,
         )
         assert status == 200, f"HTTP {status} {body}\n{self.servers.logs()}"
         assert isinstance(body, list)

@@ -35,6 +35,7 @@ from tests.e2e.stack import (
     tracker,
     user_events,
 )
+from tests.support.servers import REST_AUTH
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 
@@ -271,7 +272,7 @@ def _post(url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None =
           method: str = "POST") -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method=method,
                                      headers={"Content-Type": "application/json",
-                                              **(headers or {})})
+                                              **REST_AUTH, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), response.read()

@@ -133,16 +133,35 @@ def test_socket_origins(servers: AssistantServers) -> None:
 def test_history_cors(servers: AssistantServers) -> None:
     url = servers.url + "/webhooks/widget/history"
     sid = uuid.uuid4().hex
-    allowed = requests.get(url, params={"session_id": sid}, headers={"Origin": ALLOWED},
-                           timeout=10)
+    body = json.dumps({"session_id": sid})
+    allowed = requests.post(url, data=body, headers={"Origin": ALLOWED}, timeout=10)
     assert allowed.status_code == 200
     assert allowed.raw.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
     assert allowed.json() == {"session_id": sid, "max_message_chars": MAX_CHARS,
                               "busy": False, "messages": []}
-    evil = requests.get(url, params={"session_id": sid}, headers={"Origin": EVIL}, timeout=10)
+    evil = requests.post(url, data=body, headers={"Origin": EVIL}, timeout=10)
     assert "Access-Control-Allow-Origin" not in evil.headers
     for bad in ("", "U0SLACKUSER", "../etc", "A" * 32):
-        assert requests.get(url, params={"session_id": bad}, timeout=10).status_code == 400
+        assert requests.post(url, data=json.dumps({"session_id": bad}),
+                             timeout=10).status_code == 400
+    # The id never travels in the URL: the query-string form is gone.
+    assert requests.get(url, params={"session_id": sid}, timeout=10).status_code == 405
+
+
+def test_history_takes_the_session_id_in_the_body_not_the_url(
+        servers: AssistantServers) -> None:
+    # A URL's query string lands in every proxy's access log; a body does not. Sent as
+    # text/plain, the cross-site call is a "simple request" that needs no preflight.
+    url = servers.url + "/webhooks/widget/history"
+    sid = uuid.uuid4().hex
+    answer = requests.post(url, data=json.dumps({"session_id": sid}), timeout=10,
+                           headers={"Origin": ALLOWED, "Content-Type": "text/plain"})
+    assert answer.status_code == 200
+    assert answer.raw.headers.getlist("Access-Control-Allow-Origin") == [ALLOWED]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.json()["session_id"] == sid and answer.json()["messages"] == []
+    for bad in (b"", b"not json", b'{"session_id": "U0SLACKUSER"}', b"[1]"):
+        assert requests.post(url, data=bad, timeout=10).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -284,8 +303,9 @@ def test_unoffered_payload_cannot_set_slots(servers: AssistantServers) -> None:
     answer = rest(servers, {"sender": sender,
                             "message": '/inform{"email": "mallory@example.com"}'})
     assert answer.status_code == 200
-    history = requests.get(servers.url + "/webhooks/widget/history",
-                           params={"session_id": sender}, timeout=10).json()["messages"]
+    history = requests.post(servers.url + "/webhooks/widget/history",
+                            data=json.dumps({"session_id": sender}),
+                            timeout=10).json()["messages"]
     assert history == []  # the widget's conversation of that id was never touched
     with sqlite3.connect(servers.workdir / "tracker.db") as db:
         rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",

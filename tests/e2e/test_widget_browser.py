@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.support.servers import AssistantServers, free_port, running_servers
@@ -496,3 +497,31 @@ def test_offline_notice_and_reconnect(servers: AssistantServers,
     ask(page, "Which one starts faster?")
     # The earlier part of the conversation is still there, once.
     assert page.locator(".ca-user .ca-bubble", has_text=QUESTION).count() == 1
+
+
+def test_specific_questions_get_specific_answers_and_more_on_the_topic(
+    servers: AssistantServers, context: BrowserContext
+) -> None:
+    answers = yaml.safe_load((Path(__file__).resolve().parents[2] / "data" / "responses"
+                              / "faq.yml").read_text())["responses"]
+
+    def first_line(key: str) -> str:
+        # The widget renders the answer's text; compare its opening words.
+        return " ".join(str(answers[f"utter_{key}"][0]["text"]).split()[:8])
+
+    page = context.new_page()
+    errors = watch_errors(page)
+    open_widget(page, servers)
+    ask(page, "How come docker images are so much smaller than VM images?")
+    assert first_line("ask_container_definition/image_size") in transcript(page)
+    ask(page, "What is Firecracker?")
+    assert first_line("ask_both_together/firecracker") in transcript(page)
+    before = bot_messages(page)
+    page.get_by_role("button", name="More on running both").last.click()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.ca-log .ca-bot').length > {before}",
+        timeout=REPLY_TIMEOUT_MS)
+    assert first_line("ask_both_together/general") in transcript(page)
+    ask(page, "do you guys offer managed kubernetes?")
+    assert "Managed Kubernetes Service" in page.locator(".ca-log .ca-bot").last.inner_text()
+    assert not errors, errors

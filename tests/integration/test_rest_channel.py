@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "rest-test-token"
 
 
-def _start(token: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_rest_channel(token: str, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the guarded REST channel with `settings` as environment; (process, URL)."""
     port = free_port()
-    env = {**os.environ, "REST_CHANNEL_TOKEN": token, "RATE_LIMIT_MESSAGES": "100"}
+    env = {**os.environ, "REST_CHANNEL_TOKEN": token, "RATE_LIMIT_MESSAGES": "100",
+           **settings}
     process = subprocess.Popen([sys.executable, "-m", "tests.support.rest_channel_app",
                                 str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -42,7 +44,7 @@ def _start(token: str) -> tuple[subprocess.Popen[bytes], str]:
 
 @pytest.fixture(scope="module")
 def channel() -> Iterator[str]:
-    process, url = _start(TOKEN)
+    process, url = start_rest_channel(TOKEN)
     yield url
     process.terminate()
     process.wait(10)
@@ -54,7 +56,7 @@ def _post(url: str, body: dict[str, object], **headers: str) -> requests.Respons
 
 
 def test_the_rest_channel_is_off_without_a_token() -> None:
-    process, url = _start("")
+    process, url = start_rest_channel("")
     try:
         answer = _post(url, {"sender": "a", "message": "hi"}, Authorization="Bearer x")
         assert answer.status_code == 403

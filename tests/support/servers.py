@@ -29,6 +29,7 @@ from bench.launcher import (
     PROJECT_ROOT,
     LaunchError,
     ServerProcess,
+    action_server_env,
     port_is_free,
     start_action_server,
     start_actions_then_rasa,
@@ -182,16 +183,19 @@ def start_servers(
     store = tracker_store or {"type": "SQL", "dialect": "sqlite",
                               "db": str(workdir / "tracker.db")}
     action_port, rasa_port = free_port(), free_port()
-    endpoints = write_endpoints(workdir / "endpoints.yml", action_port, store, lock_store)
+    # As endpoints.yml does: the action server's URL comes from the settings
+    # (ACTIONS_PORT -> ACTION_SERVER_URL), through `${ACTION_SERVER_URL}`.
+    endpoints = write_endpoints(workdir / "endpoints.yml", None, store, lock_store)
+    rasa_env = {**(env or {}), **action_server_env(action_port)}
     actions, rasa, _ = start_actions_then_rasa(
         lambda: start_action_server(action_port, workdir / "actions.log", env=action_env,
                                     package=actions_package),
         lambda: start_rasa_server(model, rasa_port, endpoints, workdir / "rasa.log",
-                                  credentials=credentials_path, env=env, cors=cors),
+                                  credentials=credentials_path, env=rasa_env, cors=cors),
         ready_timeout)
     return AssistantServers(rasa=rasa, actions=actions, workdir=workdir, model=model,
                             endpoints=endpoints, credentials=credentials_path,
-                            env=dict(env or {}), cors=cors, ready_timeout=ready_timeout)
+                            env=rasa_env, cors=cors, ready_timeout=ready_timeout)
 
 
 @contextmanager

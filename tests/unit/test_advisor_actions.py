@@ -12,10 +12,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advisor import (
+    ASKED_IF_DECISIVE,
     ActionAskStartup,
     ActionRecommend,
     ActionResetAdvisor,
     ValidateAdvisorForm,
+    advisor_rules,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +42,7 @@ def make_tracker(
     intent: str = "inform",
     set_by_message: dict[str, Any] | None = None,
     form_active: bool = True,
+    candidates: dict[str, Any] | None = None,
 ) -> Tracker:
     """A tracker just after the visitor's message `text`.
 
@@ -50,7 +53,8 @@ def make_tracker(
     values.update({"advisor_done": False, "requested_slot": None})
     values.update(slots or {})
     values.update(set_by_message or {})
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+              "answer_candidates": candidates or {}}
     events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": text, "parse_data": latest},
@@ -80,14 +84,14 @@ async def validate_form(
     ("asked", "text", "set_by_message", "answer"),
     [
         pytest.param("startup", "they have to be up within seconds", None, "seconds",
-                     id="a free-text answer is normalised"),
+                     id="a free-text answer is read from the NLU's best option"),
         pytest.param("isolation", '/inform{"isolation":"not_sure"}', {"isolation": "not_sure"},
                      "not_sure", id="a not-sure button is kept as not sure"),
         pytest.param("os_mix", "Win Server 2019 and RHEL",
                      {"os_mix": ["windows_only", "linux_only"]}, ["windows_and_linux"],
                      id="several systems in one message make a mix"),
         pytest.param("isolation", "our platform runs strangers' code", {"isolation": "code"},
-                     "untrusted", id="an entity fragment is read again from the whole message"),
+                     "untrusted", id="an entity fragment falls back to the NLU's reading"),
     ],
 )
 async def test_an_answer_to_the_question_asked_is_normalised(
@@ -98,9 +102,12 @@ async def test_an_answer_to_the_question_asked_is_normalised(
     set_by_message: dict[str, Any] | None,
     answer: Any,
 ) -> None:
+    # What bot/nlu/answer_fields.py would add to the message for the question asked.
+    candidates = {"startup": {"value": "seconds", "score": 0.62, "margin": 0.1},
+                  "isolation": {"value": "untrusted", "score": 0.7, "margin": 0.2}}
     events = await validate_form(
         domain, dispatcher, slots={"requested_slot": asked}, text=text,
-        set_by_message=set_by_message,
+        set_by_message=set_by_message, candidates=candidates,
     )
     assert events[asked] == answer
     assert events["advisor_retries"] == {}
@@ -204,7 +211,45 @@ async def test_the_form_goes_on_while_answers_can_still_matter(
         set_by_message={"os_mix": ["linux"]},
     )
     assert events["os_mix"] == ["linux_only"]
-    assert "requested_slot" not in events  # Rasa asks the next question
+    # The questions that cannot change the verdict are left out, so the next open one
+    # is named here.
+    assert events["requested_slot"] == "isolation"
+
+
+@pytest.mark.asyncio
+async def test_an_answer_to_another_question_is_noted_and_the_question_asked_again(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    events = await validate_form(
+        domain,
+        dispatcher,
+        slots={"requested_slot": "density", "isolation": "medium", "os_mix": ["linux_only"]},
+        text="each should start within a few seconds",
+        set_by_message={"startup": "seconds"},
+    )
+    assert events["startup"] == "seconds"
+    assert "density" not in events  # not forced into the question asked
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_noted_elsewhere"]
+    assert "seconds" in dispatcher.messages[0]["noted"]
+
+
+@pytest.mark.asyncio
+async def test_new_factors_are_asked_only_when_they_could_change_the_verdict(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher
+) -> None:
+    from bot.advisor.answers import profile_from_answers
+    from bot.advisor.engine import questions_that_could_change
+
+    slots = {"isolation": "medium", "os_mix": ["linux_only"], "density": "high",
+             "startup": "seconds", "stateful": False, "legacy": False,
+             "team_containers": "some"}
+    tracker = make_tracker(domain, slots={"requested_slot": "team_containers", **slots})
+    required = await ValidateAdvisorForm().required_slots(
+        domain["forms"]["advisor_form"]["required_slots"], dispatcher, tracker, domain)
+    profile, _ = profile_from_answers(slots)
+    decisive = {q.field for q in questions_that_could_change(
+        profile, advisor_rules(), fields=ASKED_IF_DECISIVE)}
+    assert {s for s in required if s in ASKED_IF_DECISIVE} == decisive
 
 
 # --- asking ------------------------------------------------------------------------------
@@ -216,7 +261,7 @@ async def test_the_form_goes_on_while_answers_can_still_matter(
     [
         (0, ["utter_ask_startup"]),
         (1, ["utter_advisor_retry", "utter_ask_startup"]),
-        (2, ["utter_explain_startup"]),
+        (2, ["utter_explain_startup", "utter_advisor_offer_person"]),
     ],
 )
 async def test_the_question_becomes_an_explanation_after_two_misses(

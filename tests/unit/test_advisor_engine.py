@@ -431,3 +431,25 @@ def test_questions_can_be_limited_to_the_forms_questions(rules: Rules) -> None:
     # isolation is answered, so only traffic is left; bursts would make both sides strong.
     assert [q.field for q in questions] == ["traffic"]
     assert "vm" not in questions[0].could_lead_to
+
+
+def test_possible_outcomes_can_stop_at_the_second_outcome(rules: Rules) -> None:
+    """`stop_at=2` says only "not settled" (issue 14: asked on every form turn)."""
+    open_all = WorkloadProfile()
+    fields = ["isolation", "os_mix", "density", "startup", "stateful", "legacy",
+              "team_containers"]
+    everything = possible_outcomes(open_all, fields, rules)
+    assert everything is not None and len(everything) >= 2
+    partial = possible_outcomes(open_all, fields, rules, stop_at=2)
+    assert partial is not None and len(partial) == 2 and partial <= everything
+    bsd = WorkloadProfile(os_mix="other_kernel", density="low")
+    assert possible_outcomes(bsd, ["startup", "team_containers"], rules, stop_at=2) == {"vm"}
+
+
+def test_possible_outcomes_memo_answers_as_the_enumeration(rules: Rules) -> None:
+    profile = WorkloadProfile(isolation="untrusted")
+    fields = ["density", "startup"]
+    first = possible_outcomes(profile, fields, rules)
+    assert possible_outcomes(profile, fields, rules) == first
+    assert possible_outcomes(profile, fields, rules, stop_at=1) is not None
+    assert possible_outcomes(profile, fields, rules) == first  # not the partial set

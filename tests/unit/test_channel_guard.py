@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bot.channels import credentials as credentials_cli
 from bot.channels.dedupe import RecentIds
 from bot.channels.guard import (
     DEFAULT_RATE_LIMITED_TEXT,
+    GuardResult,
     MessageGuard,
     SlidingWindowRateLimiter,
     Verdict,
@@ -21,6 +23,7 @@ from bot.channels.guard import (
     restrict_payload,
 )
 from bot.channels.origins import OriginPolicy
+from bot.channels.ratelimit import LocalRateLimiter
 from bot.channels.rest import RequestError, parse_rest_body
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -39,6 +42,11 @@ def guard(max_chars: int = 20, per_window: int = 3, window: float = 10.0,
           clock: FakeClock | None = None) -> MessageGuard:
     return MessageGuard(max_chars, SlidingWindowRateLimiter(per_window, window,
                                                             clock or FakeClock()))
+
+
+def check(g: MessageGuard, conversation_id: str, raw: str,
+          address: str | None = None) -> GuardResult:
+    return asyncio.run(g.check(conversation_id, raw, address))
 
 
 # ---- clean_text --------------------------------------------------------------------------
@@ -65,44 +73,44 @@ def test_clean_text(raw: str, expected: str) -> None:
 # ---- MessageGuard ------------------------------------------------------------------------
 
 def test_accepts_a_normal_message_with_its_cleaned_text() -> None:
-    result = guard().check("c1", "  hi there\x00 ")
+    result = check(guard(), "c1", "  hi there\x00 ")
     assert result.accepted and result.text == "hi there"
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\x00\x1f"])
 def test_empty_messages_are_rejected_without_counting(raw: str) -> None:
     g = guard(per_window=1)
-    assert g.check("c1", raw).verdict is Verdict.EMPTY
-    assert g.check("c1", "real message").accepted  # the empty one used no quota
+    assert check(g, "c1", raw).verdict is Verdict.EMPTY
+    assert check(g, "c1", "real message").accepted  # the empty one used no quota
 
 
 def test_size_limit_is_inclusive() -> None:
     g = guard(max_chars=10, per_window=100)
-    assert g.check("c1", "x" * 10).accepted
-    assert g.check("c1", "x" * 11).verdict is Verdict.TOO_LONG
-    assert g.check("c1", "x" * 100_000).verdict is Verdict.TOO_LONG
+    assert check(g, "c1", "x" * 10).accepted
+    assert check(g, "c1", "x" * 11).verdict is Verdict.TOO_LONG
+    assert check(g, "c1", "x" * 100_000).verdict is Verdict.TOO_LONG
 
 
 def test_rate_limit_per_conversation_with_sliding_window() -> None:
     clock = FakeClock()
     g = guard(per_window=3, window=10.0, clock=clock)
-    assert all(g.check("c1", f"m{i}").accepted for i in range(3))
-    refused = g.check("c1", "one too many")
+    assert all(check(g, "c1", f"m{i}").accepted for i in range(3))
+    refused = check(g, "c1", "one too many")
     assert refused.verdict is Verdict.RATE_LIMITED
     assert refused.retry_after_seconds == pytest.approx(10.0)
     # another conversation is not affected
-    assert g.check("c2", "hello").accepted
+    assert check(g, "c2", "hello").accepted
     clock.now += 5
-    assert g.check("c1", "still too soon").verdict is Verdict.RATE_LIMITED
+    assert check(g, "c1", "still too soon").verdict is Verdict.RATE_LIMITED
     clock.now += 5.01
-    assert g.check("c1", "after the window").accepted
+    assert check(g, "c1", "after the window").accepted
 
 
 def test_long_messages_count_towards_the_rate_limit() -> None:
     g = guard(max_chars=5, per_window=2)
-    assert g.check("c1", "x" * 50).verdict is Verdict.TOO_LONG
-    assert g.check("c1", "x" * 50).verdict is Verdict.TOO_LONG
-    assert g.check("c1", "ok").verdict is Verdict.RATE_LIMITED
+    assert check(g, "c1", "x" * 50).verdict is Verdict.TOO_LONG
+    assert check(g, "c1", "x" * 50).verdict is Verdict.TOO_LONG
+    assert check(g, "c1", "ok").verdict is Verdict.RATE_LIMITED
 
 
 def test_rate_limit_can_be_switched_off() -> None:
@@ -132,7 +140,10 @@ def test_guard_from_settings() -> None:
     settings = load_settings({"MAX_MESSAGE_CHARS": "50", "RATE_LIMIT_MESSAGES": "7",
                               "RATE_LIMIT_WINDOW_SECONDS": "30"})
     g = MessageGuard.from_settings(settings)
-    assert (g.max_chars, g.limiter.max_messages, g.limiter.window_seconds) == (50, 7, 30.0)
+    conversation = g.limits.conversation
+    assert isinstance(conversation, LocalRateLimiter)
+    assert (g.max_chars, conversation.window.max_messages,
+            conversation.window.window_seconds) == (50, 7, 30.0)
 
 
 def test_default_settings_limit_messages() -> None:

@@ -205,7 +205,7 @@ def test_nginx_balances_the_rasa_replicas_on_their_port() -> None:
     assert sorted(upstreams["rasa_sticky"]) == expected
     for service in RASA_SERVICES:
         assert "5005" in [str(p) for p in compose["services"][service]["expose"]]
-    assert "--port 5005" in _dockerfile_cmd()
+    assert "RASA_PORT=5005" in DOCKERFILE.read_text()  # read by `python -m bot.serve`
     assert re.search(r"listen\s+80;", NGINX.read_text())
     published = compose["services"]["nginx"]["ports"][0]
     assert published.endswith(":80")
@@ -326,3 +326,72 @@ def test_nginx_conf_is_balanced_and_terminated() -> None:
     for line in (raw.strip() for raw in text.splitlines()):
         if line and not line.endswith(("{", "}", ";")):
             raise AssertionError(f"nginx.conf: unterminated directive {line!r}")
+
+
+# ---- hardening (issue 13, item 13) --------------------------------------------------------
+
+def _pod_specs() -> dict[str, dict[str, Any]]:
+    return {name: d["spec"]["template"]["spec"] for name, d in _deployments().items()}
+
+
+def test_pods_cannot_gain_privileges_and_write_only_to_a_scratch_volume() -> None:
+    for name, pod in _pod_specs().items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        scratch = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in pod["containers"] + pod.get("initContainers", []):
+            where = f"{name}/{container['name']}"
+            context = container.get("securityContext", {})
+            assert context.get("allowPrivilegeEscalation") is False, where
+            assert context.get("readOnlyRootFilesystem") is True, where
+            assert "ALL" in context.get("capabilities", {}).get("drop", []), where
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.get("/tmp") in scratch, f"{where}: /tmp is not writable"
+    services = _compose()["services"]
+    for name in (*RASA_SERVICES, *ACTION_SERVICES, "migrate"):
+        service = services[name]
+        assert service.get("read_only") is True, name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert "/tmp" in service.get("tmpfs", []), name
+
+
+def test_only_the_rasa_pods_may_call_the_action_server() -> None:
+    policies = [d for d in _k8s_docs() if d["kind"] == "NetworkPolicy"]
+    actions = _deployments()["cloud-advisor-actions"]["spec"]["template"]
+    rasa_labels = _deployments()["cloud-advisor-rasa"]["spec"]["template"]["metadata"]["labels"]
+    guarding = [p for p in policies
+                if p["spec"]["podSelector"]["matchLabels"].items()
+                <= actions["metadata"]["labels"].items()]
+    assert guarding, "no NetworkPolicy selects the action server's pods"
+    ports = {p["containerPort"] for c in actions["spec"]["containers"] for p in c["ports"]}
+    for policy in guarding:
+        assert "Ingress" in policy["spec"]["policyTypes"]
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule["from"]:  # no rule without `from`: that would allow everyone
+                assert set(peer) == {"podSelector"}, peer  # no ipBlock, no namespace
+                assert peer["podSelector"]["matchLabels"].items() <= rasa_labels.items()
+            assert {p["port"] for p in rule["ports"]} <= ports
+
+
+def test_the_servers_connect_with_their_own_roles_not_the_superuser() -> None:
+    init = (DEPLOY / "postgres-init.sh").read_text()
+    rasa_role = re.search(r"RASA_DB_USER:=(\w+)", init)
+    actions_role = re.search(r"ACTIONS_DB_USER:=(\w+)", init)
+    assert rasa_role and actions_role
+    compose = _compose()
+    rasa_env = compose["services"]["rasa-1"]["environment"]
+    assert "POSTGRES_USER" not in rasa_env["DB_USER"]
+    assert "POSTGRES_PASSWORD" not in rasa_env["DB_PASSWORD"]
+    assert rasa_role.group(1) in rasa_env["DB_USER"]
+    actions_env = compose["services"]["actions-1"]["environment"]
+    for url in (actions_env["DATABASE_URL"], actions_env["TRACKER_DATABASE_URL"]):
+        assert "POSTGRES_" not in url and actions_role.group(1) in url
+    config = next(d["data"] for d in _k8s_docs() if d["kind"] == "ConfigMap")
+    assert config["DB_USER"] == rasa_role.group(1)
+
+
+def test_the_api_token_is_never_on_a_command_line() -> None:
+    for path in [DOCKERFILE, COMPOSE, *K8S]:
+        assert "--auth-token" not in path.read_text(), path.name
+    # The image starts through `bot.serve`, which hands the token to Rasa in memory.
+    assert '"bot.serve"' in _dockerfile_cmd()
+    assert "deploy/credentials.slack.yml" in DOCKERFILE.read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.leads.validation import (
@@ -78,7 +80,9 @@ def test_company(text: str, value: str | None, problem: str) -> None:
 @pytest.mark.parametrize(
     ("text", "value", "problem"),
     [("Head of IT", "Head of IT", ""), ("CTO", "CTO", ""), ("42", None, "malformed"),
-     ("", None, "missing")],
+     ("", None, "missing"), ("I'm the CTO", "CTO", ""),
+     ("i am a platform engineer at our company", "platform engineer", ""),
+     ("my role is vp of it", "VP of IT", "")],
 )
 def test_role(text: str, value: str | None, problem: str) -> None:
     checked = check_role(text)
@@ -93,10 +97,14 @@ def test_role(text: str, value: str | None, problem: str) -> None:
         ("immediately", "now"), ("in the next 3 months", "this_quarter"),
         ("within 12 months", "this_year"), ("just looking around", "exploring"),
         ("not sure yet", "exploring"), ("Q3", "this_quarter"), ("not now", "exploring"),
+        # Placed relative to the day it is said (15 June 2026 here).
+        ("next quarter", "this_year"), ("in August", "this_quarter"),
+        ("by March", "this_year"), ("2026-07-01", "this_quarter"),
+        ("June 2028", "exploring"), ("Q1", "this_year"), ("market research", "exploring"),
     ],
 )
 def test_timeline(text: str, value: str) -> None:
-    assert check_timeline(text).value == value
+    assert check_timeline(text, date(2026, 6, 15)).value == value
 
 
 def test_an_unknown_timeline_is_a_problem() -> None:
@@ -125,7 +133,8 @@ def test_size(text: str, value: int | None, problem: str) -> None:
         ("$40k", "10k_50k"), ("100,000 EUR", "50k_250k"), ("1M", "over_250k"),
         ("20-40k", "10k_50k"), ("2 million", "over_250k"), ("skip", "not_given"),
         ("I'd rather not say", "not_given"), ("no idea", "not_given"),
-        ("not_given", "not_given"),
+        ("not_given", "not_given"), ("maybe 10k a month", "50k_250k"),
+        ("$3,000 per month", "10k_50k"), ("100k per year", "50k_250k"),
     ],
 )
 def test_budget(text: str, value: str) -> None:

@@ -42,13 +42,35 @@ def test_paraphrases_are_closer_than_unrelated_sentences(encoder: minilm.MiniLME
     assert float(age @ weather) < 0.3
 
 
+@pytest.mark.parametrize("backend", ["onnxruntime", "numpy"])
 def test_a_batch_gives_the_same_vectors_as_one_message_at_a_time(
-        encoder: minilm.MiniLMEncoder) -> None:
+        backend: str, encoder: minilm.MiniLMEncoder, reference: minilm.MiniLMEncoder) -> None:
+    encoder = encoder if backend == "onnxruntime" else reference
     texts = ["short one", "a somewhat longer question about hypervisors and kernels",
              "short two"]
     together = encoder._encode_uncached(texts)
     apart = np.vstack([encoder._encode_uncached([text]) for text in texts])
     assert np.allclose(together, apart, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def reference() -> minilm.MiniLMEncoder:
+    return minilm.MiniLMEncoder.from_package(backend="numpy")
+
+
+def test_the_onnx_graph_computes_what_the_numpy_reference_computes(
+        encoder: minilm.MiniLMEncoder, reference: minilm.MiniLMEncoder) -> None:
+    texts = ["hi", "How come docker images are so much smaller than VM images?",
+             "We run a code review SaaS that executes customers' code on Linux hosts."]
+    assert encoder.backend == "onnxruntime"
+    served = encoder._encode_uncached(texts)  # one padded, masked batch
+    expected = np.vstack([reference._encode_uncached([text]) for text in texts])
+    assert np.all((served * expected).sum(axis=1) > 0.99999)
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="backend"):
+        minilm.MiniLMEncoder({}, "{}", backend="abacus")
 
 
 def test_long_messages_are_cut_at_the_models_limit(encoder: minilm.MiniLMEncoder) -> None:

@@ -5,7 +5,10 @@ Routes, under `/webhooks/widget/` (the channel's name is `widget`):
 - `GET  /`                     health check;
 - `GET  /static/<file>`        `widget.js`, `widget.css`, `socket.io.min.js`;
 - `GET  /demo`                 a demo product page with the widget embedded;
-- `GET  /history?session_id=`  the visible messages of a widget conversation;
+- `POST /history`              the visible messages of a widget conversation, for the
+                               session id in the body (`{"session_id": ...}`, sent as
+                               `text/plain` so a cross-site call needs no preflight): a
+                               URL would put it in every proxy's access log;
 - socket.io on `/socket.io/`   (the path is configurable with `socketio_path`).
 
 Socket events (compatible with Rasa's socket.io channel): the client emits
@@ -46,6 +49,7 @@ from bot.channels.conversation import (
 )
 from bot.channels.guard import MessageGuard, Verdict, is_valid_session_id
 from bot.channels.origins import OriginPolicy
+from bot.channels.ratelimit import parse_proxies, request_address
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
 from bot.settings import Settings, load_settings
 
@@ -110,6 +114,16 @@ def clean_metadata(raw: Any) -> dict[str, str]:
         if isinstance(value, str):
             kept[key] = value[:limit]
     return kept
+
+
+def session_id_in_body(body: bytes | None) -> str:
+    """The `session_id` of a JSON body such as `{"session_id": "..."}`; "" when absent."""
+    try:
+        payload = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    value = payload.get("session_id") if isinstance(payload, Mapping) else None
+    return value if isinstance(value, str) else ""
 
 
 def mark_cors_handled(request: Request) -> None:
@@ -247,6 +261,9 @@ class WidgetInput(SocketIOInput):
         self.settings = settings or load_settings()
         self.guard = MessageGuard.from_settings(self.settings)
         self.origins = OriginPolicy(self.settings.allowed_origins)
+        self.proxies = parse_proxies(self.settings.trusted_proxies)
+        # socket id -> the client's address, read when it connected.
+        self._addresses: dict[str, str] = {}
         self.app: Sanic | None = None
         # socket id -> conversation id, set by `session_request` only.
         self._sessions: dict[str, str] = {}
@@ -333,7 +350,7 @@ class WidgetInput(SocketIOInput):
             headers = self._cors_headers(request)
             headers["Cache-Control"] = "no-store"
             mark_cors_handled(request)
-            session_id = request.args.get("session_id", "")
+            session_id = session_id_in_body(request.body)
             if not is_valid_session_id(session_id):
                 return response.json(
                     {"error": "session_id must be 32 lowercase hex digits"},
@@ -355,7 +372,7 @@ class WidgetInput(SocketIOInput):
         webhook.add_route(health, "/", methods=["GET"])
         webhook.add_route(static_file, "/static/<filename>", methods=["GET"])
         webhook.add_route(demo, "/demo", methods=["GET"])
-        webhook.add_route(history, "/history", methods=["GET"])
+        webhook.add_route(history, "/history", methods=["POST"])
 
     def _add_socket_handlers(
         self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -363,6 +380,9 @@ class WidgetInput(SocketIOInput):
         namespace = self.namespace
 
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
+            request = environ.get("sanic.request")
+            if request is not None:
+                self._addresses[sid] = request_address(request, self.proxies)
             if not self.jwt_key:
                 return True
             token = (auth or {}).get("token")
@@ -377,6 +397,7 @@ class WidgetInput(SocketIOInput):
 
         async def disconnect(sid: str, *_: Any) -> None:
             self._sessions.pop(sid, None)
+            self._addresses.pop(sid, None)
 
         async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, Mapping) else None
@@ -419,7 +440,8 @@ class WidgetInput(SocketIOInput):
     ) -> None:
         namespace = self.namespace
         output = WidgetOutput(sio, self.bot_message_evt)
-        result, text = await screen_message(self._agent(), self.guard, session_id, raw)
+        result, text = await screen_message(self._agent(), self.guard, session_id, raw,
+                                            self._addresses.get(sid, "unknown"))
         if result.verdict is Verdict.EMPTY:
             return
         if not result.accepted:

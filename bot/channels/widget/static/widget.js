@@ -536,6 +536,59 @@
     scrollToEnd();
   }
 
+  // "What I understood": the profile the recommendation used, one item a field, marked
+  // "you said" or "assumed". A click on an item opens its options; choosing one says it
+  // in words ("Actually, everything runs on Windows"), which the assistant reads as a
+  // correction like any other (the channel only accepts payloads of offered buttons).
+  function understoodList(items) {
+    var list = el("ul", { className: "ca-understood-items" });
+    items.forEach(function (item) {
+      if (!item || typeof item.label !== "string") {
+        return;
+      }
+      var source = item.source === "said" ? "you said" : item.source === "not_sure" ? "not sure, assumed" : "assumed";
+      var entry = el("li", { className: "ca-understood-item ca-understood-" + String(item.source) });
+      var options = Array.isArray(item.options) ? item.options : [];
+      var head = el(options.length ? "button" : "span", {
+        type: options.length ? "button" : undefined,
+        className: "ca-understood-label",
+        text: item.label + " (" + source + ")",
+        "aria-expanded": options.length ? "false" : undefined
+      });
+      entry.appendChild(head);
+      if (options.length) {
+        var choices = el("div", { className: "ca-understood-options", role: "group", hidden: "hidden" });
+        options.forEach(function (option) {
+          if (option.value === item.value || typeof option.label !== "string") {
+            return;
+          }
+          var choice = el("button", { type: "button", className: "ca-quick-reply", text: String(option.label) });
+          choice.addEventListener("click", function () {
+            choices.setAttribute("hidden", "hidden");
+            head.setAttribute("aria-expanded", "false");
+            sendMessage("Actually, " + option.label);
+          });
+          choices.appendChild(choice);
+        });
+        head.addEventListener("click", function () {
+          var open = choices.hasAttribute("hidden");
+          if (open) {
+            choices.removeAttribute("hidden");
+          } else {
+            choices.setAttribute("hidden", "hidden");
+          }
+          head.setAttribute("aria-expanded", open ? "true" : "false");
+        });
+        entry.appendChild(choices);
+      }
+      list.appendChild(entry);
+    });
+    return el("details", { className: "ca-understood" }, [
+      el("summary", { text: "What I understood" }),
+      list
+    ]);
+  }
+
   function addBotMessage(message, live) {
     var parts = [];
     parts.push(el("span", { className: "ca-sr-only", text: config.title + ": " }));
@@ -545,6 +598,9 @@
     var custom = message.custom || {};
     if (custom.scorecard && typeof custom.scorecard === "object") {
       parts.push(scorecard(custom.scorecard));
+      if (Array.isArray(custom.scorecard.understood) && custom.scorecard.understood.length) {
+        parts.push(understoodList(custom.scorecard.understood));
+      }
     }
     if (message.image && safeHref(message.image)) {
       parts.push(el("img", { className: "ca-image", src: safeHref(message.image), alt: "" }));
@@ -636,7 +692,7 @@
   }
 
   function historyUrl() {
-    return config.serverUrl + config.channelPath + "/history?session_id=" + encodeURIComponent(state.sessionId);
+    return config.serverUrl + config.channelPath + "/history";
   }
 
   function renderHistory(messages, onlyNewer) {
@@ -666,7 +722,15 @@
 
   function loadHistory() {
     var onlyNewer = state.historyLoaded;
-    return fetch(historyUrl(), { credentials: "omit", cache: "no-store" })
+    // The session id goes in the body, never in the URL, which proxies log. As
+    // text/plain the cross-site request needs no preflight.
+    return fetch(historyUrl(), {
+      method: "POST",
+      credentials: "omit",
+      cache: "no-store",
+      headers: { "Content-Type": "text/plain" },
+      body: JSON.stringify({ session_id: state.sessionId })
+    })
       .then(function (res) {
         if (!res.ok) {
           throw new Error("history " + res.status);

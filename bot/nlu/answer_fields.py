@@ -1,0 +1,458 @@
+"""Read workload answers from free text: which profile field each clause speaks to.
+
+One understanding of answers for the opening message, the form's answers and later
+corrections. Each clause of a message is embedded (all-MiniLM-L6-v2, shared with the
+featurizer) and compared with every option's descriptions in
+`bot/advisor/answer_options.yml`; a clause close enough to one option, and clearly closer
+to it than to the field's other options, becomes an entity such as
+`{"entity": "density", "value": "high"}` that the domain maps to the slot. A few rules add
+what embeddings do badly: negation ("no databases") and numbers ("about 200 servers").
+
+Entities from the CRF or lookups for a clause that this reader gives to another field are
+dropped ("start within a few seconds" is not density "few"). Below the entity threshold,
+the best option per field is kept in `answer_candidates`, so the action server can read a
+short answer ("lots", "pretty well") for the question it is asking.
+
+After an affirm/deny/out-of-scope message that carries workload details ("yes, several
+legacy apps"), the intent becomes `inform`, so the dialogue treats it as an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+OPTIONS_PATH = Path(__file__).resolve().parents[1] / "advisor" / "answer_options.yml"
+
+# A clause at least this close to an option's description answers that field.
+ENTITY_THRESHOLD = 0.55
+# ...and must be this much closer to it than to the field's other options.
+MARGIN = 0.05
+# ...or a little less close, when much closer to it than to the field's other options.
+CLEAR_THRESHOLD = 0.5
+CLEAR_MARGIN = 0.08
+# A clause of this many words or fewer is never an entity on its own.
+SHORT_WORDS = 2
+# In a question, a clause must be this close to a description to be read.
+QUESTION_THRESHOLD = 0.65
+# A clause this short that contains an OS or standard name is read for that name only.
+NAMED_CLAUSE_WORDS = 5
+# A reply of this many words this close to a short answer, whose intent is this unsure
+# (and not a yes/no, which the form reads itself), is an answer.
+SHORT_REPLY_WORDS = 4
+SHORT_REPLY_SCORE = 0.9
+SHORT_REPLY_BELOW = 0.6
+KEEP_SHORT_INTENTS = frozenset({"affirm", "deny", "goodbye", "stop", "greet", "thank"})
+# Kept for the action server's reading of a short answer to the question asked.
+CANDIDATE_THRESHOLD = 0.3
+# Intents that, carrying workload details, are answers ("yes, several legacy apps").
+PROMOTED_INTENTS = frozenset({"affirm", "deny", "out_of_scope", "nlu_fallback", "thank"})
+# ...and so does any intent this unsure of itself, which is what a free-text answer to
+# a question ("we know docker pretty well") usually gets.
+PROMOTE_BELOW = 0.45
+ANSWER_INTENT = "inform"
+# Intents that already take workload details (domain.yml slot mappings).
+KEPT_INTENTS = frozenset({"inform", "ask_use_case_recommendation"})
+EXTRACTOR = "AnswerFieldExtractor"
+# The parse-data key of the best option per field (read by actions/advisor.py).
+CANDIDATES = "answer_candidates"
+# Fields whose entities come from lookups and regexes (names, numbers), not from meaning.
+NAMED_FIELDS = frozenset({"compliance", "workload_count", "os_mix"})
+
+_CLAUSE_SPLIT = re.compile(
+    r"[.;!?\n]+|,\s*(?:and|but|plus)?\s*|\s+(?:but|and|plus|while|although)\s+")
+_NEGATION = re.compile(
+    r"\b(?:no|not|none|never|without|zero|nothing|neither|nor)\b|\b\w+n't\b(?<!can't)"
+)
+_NUMBER = re.compile(
+    r"(?<![\w.$])(\d{1,3}(?:,\d{3})+|\d+)\+?\s+(?:[\w'-]+\s+){0,2}"
+    r"(?:micro-?services?|services|containers|apps|applications|vms|virtual machines|"
+    r"servers|workloads|instances|sites|websites|nodes|pods|functions|databases|machines|hosts)\b"
+)
+
+# Density is a quantity, which sentence embeddings blur ("a handful" reads like "lots"):
+# once a clause is read as density, its quantity words or number per host decide.
+_DENSITY_WORDS = (
+    ("low", re.compile(
+        r"\b(?:one|single|a couple|one or two|two or three|a few (?:big|large|heavy))\b")),
+    ("high", re.compile(r"\b(?:many|lots|loads|tons|hundreds|thousands|dozens|plenty|packed?)\b")),
+    ("medium", re.compile(r"\b(?:handful|several|some|moderate|a dozen|ten|a few)\b")),
+)
+_PER_HOST = re.compile(
+    r"(\d+)\s*(?:[\w-]+\s+){0,2}(?:per|on each|on every|a|each)\s+(?:host|server|box|machine|node)")
+DENSE_AT_LEAST = 20
+SPARSE_AT_MOST = 3
+
+_CHOICE = re.compile(
+    r"\b(?:vms?|virtual machines?)\s*(?:or|vs\.?|versus|and|/)\s*containers?\b|"
+    r"\bcontainers?\s*(?:or|vs\.?|versus|and|/)\s*(?:vms?|virtual machines?)\b",
+    re.IGNORECASE)
+
+Encode = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """The best option of one field for one clause."""
+
+    field: str
+    value: Any
+    score: float
+    margin: float
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """The contents of answer_options.yml."""
+
+    fields: Mapping[str, Mapping[str, Sequence[str]]]
+    short_answers: Mapping[str, Mapping[str, Sequence[str]]]
+    negated: Mapping[str, str]
+    min_score: Mapping[str, float]
+
+
+def load_options(path: Path = OPTIONS_PATH) -> AnswerOptions:
+    """The option descriptions, short answers and negated options of answer_options.yml."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def table(section: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+        return {
+            field: {str(option): [str(t) for t in texts] for option, texts in options.items()}
+            for field, options in (section or {}).items()
+        }
+
+    return AnswerOptions(table(data["fields"]), table(data.get("short_answers") or {}),
+                         dict(data.get("negated") or {}),
+                         {f: float(v) for f, v in (data.get("min_score") or {}).items()})
+
+
+def option_value(option: str) -> Any:
+    """The slot value of an option name: booleans for `true`/`false`."""
+    return {"true": True, "false": False}.get(option, option)
+
+
+def clauses(text: str) -> list[tuple[int, int, str]]:
+    """The clauses of `text` with their character spans (the whole text when one)."""
+    spans: list[tuple[int, int, str]] = []
+    start = 0
+    for match in _CLAUSE_SPLIT.finditer(text):
+        piece = text[start:match.start()]
+        if piece.strip():
+            spans.append((start, match.start(), piece.strip()))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text), text[start:].strip()))
+    return spans
+
+
+class AnswerReader:
+    """Scores clauses against the option descriptions; pure apart from `encode`."""
+
+    def __init__(self, options: AnswerOptions, encode: Encode) -> None:
+        self._encode = encode
+        self._negated = options.negated
+        self._min_score = options.min_score
+        # (field, option, short): short answers count only for the question asked.
+        self._rows: list[tuple[str, str, bool]] = []
+        texts: list[str] = []
+        for short, table in ((False, options.fields), (True, options.short_answers)):
+            for field, field_options in table.items():
+                for option, descriptions in field_options.items():
+                    for description in descriptions:
+                        self._rows.append((field, option, short))
+                        texts.append(description.lower())
+        self._matrix = encode(texts)
+        self.fields = tuple(dict.fromkeys([*options.fields, *options.short_answers]))
+
+    def read(self, text: str) -> tuple[list[FieldReading], dict[str, FieldReading]]:
+        # "VMs or containers?" names the choice, not the workload: blanked, same length.
+        text = _CHOICE.sub(lambda m: " " * len(m.group(0)), text)
+        """The confident readings per clause, and the best reading per field overall.
+
+        Args:
+            text: The visitor's message.
+
+        Returns:
+            Readings above the entity threshold (at most one a field, the strongest),
+            and for every field its best option over the message's clauses and the
+            whole message, above the candidate threshold.
+        """
+        pieces = clauses(text)
+        if not pieces:
+            return [], {}
+        if len(pieces) > 1:
+            pieces.append((0, len(text), text.strip()))
+        vectors = self._encode([piece[2].lower() for piece in pieces])
+        similarity = vectors @ self._matrix.T  # (clauses, descriptions)
+        confident: dict[str, FieldReading] = {}
+        candidates: dict[str, FieldReading] = {}
+        whole = len(pieces) - 1 if len(pieces) > 1 else None
+        for row, (start, end, piece) in enumerate(pieces):
+            best_field: FieldReading | None = None
+            for field in self.fields:
+                short = self._best_option(field, similarity[row], start, end, piece, True)
+                kept = candidates.get(field)
+                if short is not None and (kept is None or short.score > kept.score):
+                    candidates[field] = short
+                reading = self._best_option(field, similarity[row], start, end, piece, False)
+                if reading is None or field in NAMED_FIELDS:
+                    continue
+                if best_field is None or reading.score > best_field.score:
+                    best_field = reading
+            # A clause answers one field: the one it is closest to. The whole message
+            # only counts when it is one clause (its parts were read above).
+            if best_field is None or row == whole:
+                continue
+            # The field is chosen on the descriptions; a short answer of that field that
+            # is closer ("under a second") chooses its option.
+            with_short = self._best_option(best_field.field, similarity[row], start, end,
+                                           piece, True)
+            if with_short is not None and with_short.value != best_field.value and (
+                with_short.score > best_field.score
+            ):
+                # Its value, not its score: a short answer alone is no entity.
+                best_field = replace(best_field, value=with_short.value)
+            if is_confident(best_field, self._min_score):
+                kept = confident.get(best_field.field)
+                if kept is None or best_field.score > kept.score:
+                    confident[best_field.field] = best_field
+        return list(confident.values()), {
+            field: reading
+            for field, reading in candidates.items()
+            if reading.score >= CANDIDATE_THRESHOLD
+        }
+
+    def _best_option(
+        self, field: str, scores: npt.NDArray[np.float32], start: int, end: int, piece: str,
+        with_short: bool,
+    ) -> FieldReading | None:
+        per_option: dict[str, float] = {}
+        for (row_field, option, short), score in zip(self._rows, scores, strict=True):
+            if row_field == field and (with_short or not short):
+                per_option[option] = max(per_option.get(option, -1.0), float(score))
+        if not per_option:
+            return None
+        ranked = sorted(per_option.items(), key=lambda item: -item[1])
+        option, score = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
+        value = option_value(option)
+        negated = _NEGATION.search(piece.lower())
+        if negated and value is True and "false" in per_option:
+            # "we have no databases" embeds close to "databases": negation flips it.
+            value, runner_up = False, per_option["false"]
+        elif negated and field in self._negated and option != self._negated[field]:
+            value, runner_up = self._negated[field], per_option.get(self._negated[field], -1.0)
+        margin = score - runner_up
+        if field == "density" and (counted := density_from_words(piece.lower())):
+            # The quantity decides between the options, not how close they sound.
+            value, margin = counted, max(margin, MARGIN)
+        return FieldReading(field, value, score, margin, start, end, piece)
+
+
+def is_confident(reading: FieldReading, min_score: Mapping[str, float]) -> bool:
+    """Close enough to one option and clearly closer to it than to the others.
+
+    A fragment of a few words ("a lot") says little about which question it answers:
+    it counts only as the answer to the question asked (`answer_candidates`), unless it
+    is very close to a description.
+    """
+    if len(reading.text.split()) <= SHORT_WORDS:
+        return False
+    if reading.score < min_score.get(reading.field, 0.0):
+        return False
+    return (reading.score >= ENTITY_THRESHOLD and reading.margin >= MARGIN) or (
+        reading.score >= CLEAR_THRESHOLD and reading.margin >= CLEAR_MARGIN)
+
+
+def density_from_words(text: str) -> str | None:
+    """The density a clause's number per host or quantity words give, if any."""
+    per_host = _PER_HOST.search(text)
+    if per_host:
+        count = int(per_host.group(1))
+        return "high" if count >= DENSE_AT_LEAST else "low" if count <= SPARSE_AT_MOST else "medium"
+    for value, pattern in _DENSITY_WORDS:
+        if pattern.search(text):
+            return value
+    return None
+
+
+def count_entities(text: str) -> list[dict[str, Any]]:
+    """`workload_count` entities for "about 200 servers" (the largest number wins)."""
+    found: list[tuple[int, dict[str, Any]]] = []
+    for match in _NUMBER.finditer(text):
+        count = int(match.group(1).replace(",", ""))
+        found.append((count, {"entity": "workload_count", "value": count,
+                              "start": match.start(1), "end": match.end(1),
+                              "extractor": EXTRACTOR}))
+    return [entity for _, entity in sorted(found, key=lambda item: -item[0])[:1]]
+
+
+def merge_entities(
+    existing: Sequence[Mapping[str, Any]],
+    readings: Sequence[FieldReading],
+    fields: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Entities after reading: ours for the fields read, earlier ones where they agree.
+
+    An earlier entity of a profile field is dropped when this reader gave the clause
+    it sits in to another field, or read the same field differently.
+    """
+    ours = {reading.field: reading for reading in readings}
+    merged: list[dict[str, Any]] = []
+    for entity in existing:
+        field = entity.get("entity")
+        if field not in fields or field in NAMED_FIELDS:
+            merged.append(dict(entity))
+            continue
+        if field in ours:
+            continue  # read again from its clause; ours replaces it
+        start = entity.get("start", -1)
+        inside_other = any(
+            r.start <= start < r.end and r.field != field for r in readings
+        )
+        if not inside_other:
+            merged.append(dict(entity))
+    for reading in readings:
+        merged.append({"entity": reading.field, "value": reading.value, "start": reading.start,
+                       "end": reading.end, "confidence_entity": round(reading.score, 3),
+                       "extractor": EXTRACTOR})
+    return merged
+
+
+@lru_cache(maxsize=1)
+def shared_reader() -> AnswerReader:
+    """One reader per process, built on the shared sentence encoder."""
+    from bot.nlu import minilm
+
+    return AnswerReader(with_report_labels(load_options()), minilm.shared_encoder().encode)
+
+
+# Isolation's labels all start "all the code is your own", which would blur "our own
+# code" between low and medium; its descriptions carry the widget's corrections instead.
+LABELS_NOT_READ = frozenset({"isolation"})
+
+
+def with_report_labels(options: AnswerOptions) -> AnswerOptions:
+    """The options plus the advisor's own labels ("everything runs on Windows").
+
+    The widget's "What I understood" sends a label back as a correction, so every label
+    the advisor shows must read as its own option.
+    """
+    from bot.advisor.rules import FACT_FIELDS, load_rules
+
+    fields = {f: {o: list(d) for o, d in opts.items()} for f, opts in options.fields.items()}
+    for fact, values in load_rules().factors.items():
+        field = FACT_FIELDS.get(fact)
+        if field not in fields or field in LABELS_NOT_READ:
+            continue
+        for value, factor in values.items():
+            fields[field].setdefault(value, []).append(factor.label)
+    return replace(options, fields=fields)
+
+
+def read_message(text: str, intent: Mapping[str, Any] | None,
+                 existing: Sequence[Mapping[str, Any]], reader: AnswerReader
+                 ) -> tuple[list[dict[str, Any]], dict[str, Any], str | None]:
+    """Entities, candidates and a promoted intent name (or None) for one message."""
+    readings, candidates = reader.read(text)
+    # A short clause that names an OS or a standard ("a mix of Windows Server") is about
+    # that; what it resembles otherwise is noise.
+    named_spans = [(e.get("start", -1), e.get("end", -1)) for e in existing
+                   if e.get("entity") in NAMED_FIELDS]
+    readings = [r for r in readings if not (
+        len(r.text.split()) <= NAMED_CLAUSE_WORDS
+        and any(r.start <= start < r.end for start, _ in named_spans))]
+    if text.rstrip().endswith("?"):
+        # A question mostly asks about things ("would you run MySQL in production?"):
+        # only what is said plainly describes the visitor's own workload.
+        readings = [r for r in readings if r.score >= QUESTION_THRESHOLD]
+    fields = [*reader.fields, *NAMED_FIELDS]
+    entities = merge_entities(existing, readings, fields)
+    if not any(e.get("entity") == "workload_count" for e in entities):
+        entities += count_entities(text)
+    candidate_data = {
+        field: {"value": r.value, "score": round(r.score, 3), "margin": round(r.margin, 3)}
+        for field, r in candidates.items()
+    }
+    promoted = None
+    name = (intent or {}).get("name")
+    confidence = float((intent or {}).get("confidence") or 0.0)
+    # Several details in a statement describe a workload whatever topic it resembles
+    # ("We're moving off VMware. About 200 servers, ..."), and so does a short reply
+    # naming one ("windows only"); a question keeps its topic.
+    details = {e["entity"] for e in entities if e.get("entity") in fields}
+    statement = not text.rstrip().endswith("?")
+    describes = statement and (len(details) >= 2 or (details and len(text.split()) <= 4))
+    # A short reply that is one of the short answers ("slow is fine") answers whatever
+    # was asked, even if it resembles a topic.
+    short_reply = statement and len(text.split()) <= SHORT_REPLY_WORDS and any(
+        reading.score >= SHORT_REPLY_SCORE for reading in candidates.values())
+    if details and name in KEPT_INTENTS and confidence < PROMOTE_BELOW:
+        promoted = str(name)  # the right intent, unsure of itself: keep it, confidently
+    elif name in KEPT_INTENTS:
+        pass
+    elif (details and (name in PROMOTED_INTENTS or confidence < PROMOTE_BELOW or describes)) or (
+        short_reply and confidence < SHORT_REPLY_BELOW and name not in KEEP_SHORT_INTENTS
+    ):
+        promoted = ANSWER_INTENT
+    return entities, candidate_data, promoted
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class AnswerFieldExtractor(GraphComponent):  # type: ignore[misc]
+    """Rasa component around `read_message`; it trains nothing (the options are data)."""
+
+    def __init__(self, reader: AnswerReader | None = None) -> None:
+        self._reader = reader
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> AnswerFieldExtractor:
+        return cls()
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> AnswerFieldExtractor:
+        # Built on load, not on the first visitor's message: the descriptions' embeddings
+        # take a second or two.
+        return cls(shared_reader())
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        reader = self._reader or shared_reader()
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip() or text.startswith("/"):
+                continue
+            entities, candidates, promoted = read_message(
+                text, message.get(INTENT), message.get(ENTITIES) or [], reader)
+            message.set(ENTITIES, entities, add_to_output=True)
+            message.set(CANDIDATES, candidates, add_to_output=True)
+            if promoted:
+                intent = {"name": promoted, "confidence": 1.0}
+                message.set(INTENT, intent, add_to_output=True)
+                # The fallback's ambiguity test reads the ranking: put the answer first.
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                           if r.get("name") != promoted]
+                message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
