@@ -68,6 +68,11 @@ PROMOTE_BELOW = 0.45
 ANSWER_INTENT = "inform"
 # Intents that already take workload details (domain.yml slot mappings).
 KEPT_INTENTS = frozenset({"inform", "ask_use_case_recommendation"})
+# First words that make a message a question, which is never promoted to an answer.
+QUESTION_WORDS = frozenset({
+    "what", "whats", "what's", "how", "why", "when", "where", "which", "who", "is", "are",
+    "can", "could", "does", "do", "did", "should", "would", "will", "isn't", "aren't",
+    "doesn't", "question", "noob", "dumb", "q"})
 EXTRACTOR = "AnswerFieldExtractor"
 # The parse-data key of the best option per field (read by actions/advisor.py).
 CANDIDATES = "answer_candidates"
@@ -399,7 +404,11 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     # ("We're moving off VMware. About 200 servers, ..."), and so does a short reply
     # naming one ("windows only"); a question keeps its topic.
     details = {e["entity"] for e in entities if e.get("entity") in fields}
-    statement = not text.rstrip().endswith("?")
+    # A question keeps its topic whether or not it ends with "?": forum titles often don't
+    # ("how to run windows containers on a linux host").
+    words = text.lower().split()
+    statement = not text.rstrip().endswith("?") and not (
+        words and words[0].strip(",.:") in QUESTION_WORDS)
     describes = statement and (len(details) >= 2 or (details and len(text.split()) <= 4))
     # A short reply that is one of the short answers ("slow is fine") answers whatever
     # was asked, even if it resembles a topic.
@@ -409,7 +418,8 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
         promoted = str(name)  # the right intent, unsure of itself: keep it, confidently
     elif name in KEPT_INTENTS:
         pass
-    elif (details and (name in PROMOTED_INTENTS or confidence < PROMOTE_BELOW or describes)) or (
+    elif (details and statement and (name in PROMOTED_INTENTS or confidence < PROMOTE_BELOW
+                                     or describes)) or (
         short_reply and confidence < SHORT_REPLY_BELOW and name not in KEEP_SHORT_INTENTS
     ):
         promoted = ANSWER_INTENT
