@@ -197,7 +197,7 @@ def _turns_before_lead_form(tracker: Tracker) -> list[tuple[str, str]]:
 
 
 class ActionStopLeadForm(Action):
-    """Leave the lead form on "stop", "cancel" or "bye", keeping none of its answers.
+    """Leave the lead form on "stop", "bye" or a change of subject, keeping no answers.
 
     Nothing was confirmed, so nothing is kept: the next lead form starts from consent.
     """
@@ -208,5 +208,8 @@ class ActionStopLeadForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_lead_stopped")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        # "stop" and "bye" end here; a change of subject goes on to what was asked.
+        left_for = "utter_lead_stopped" if intent in ("stop", "goodbye") else "utter_lead_left"
+        dispatcher.utter_message(response=left_for)
         return [ActiveLoop(None), *_reset_lead_slots()]

@@ -74,6 +74,9 @@ class Settings:
     crm_webhook_secret: str = ""
     crm_timeout_seconds: float = 10.0
     meeting_link: str = ""
+    # The CRM's page of a contact, `{id}` standing for its id, linked from the sales
+    # channel's alerts (e.g. https://app.hubspot.com/contacts/PORTAL/record/0-1/{id}).
+    crm_contact_url_template: str = ""
     # HubSpot property <- payload field pairs ("firstname=first_name,..."); empty: defaults.
     hubspot_property_map: tuple[tuple[str, str], ...] = ()
     # Delivery worker: retry budget, capped exponential backoff, lease on claimed rows
@@ -105,6 +108,8 @@ class Settings:
     slack_token: str = ""
     slack_signing_secret: str = ""
     slack_api_base_url: str = "https://slack.com/api"
+    # Hot leads are posted to this channel (its id) through the lead outbox; unset, none
+    # is. Its buttons come back through the Slack channel's interactivity endpoint.
     slack_sales_channel: str = ""
 
     # --- the Rasa server, as `python -m bot.serve` starts it ---
@@ -135,7 +140,7 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_token or self.slack_signing_secret)
+        return bool(self.slack_token or self.slack_signing_secret or self.slack_sales_channel)
 
     def action_server_url(self) -> str:
         """The action server's webhook: ACTION_SERVER_URL, else loopback on ACTIONS_PORT."""
@@ -163,10 +168,16 @@ class Settings:
             if not self.crm_webhook_secret:
                 missing.append("CRM_WEBHOOK_SECRET (needed because CRM_ADAPTER=webhook)")
         if self.slack_enabled:
+            # The sales channel needs both: the token posts, the secret checks the clicks.
+            why = "SLACK_SALES_CHANNEL is set" if self.slack_sales_channel else (
+                "Slack is configured")
             if not self.slack_token:
-                missing.append("SLACK_TOKEN (needed because Slack is configured)")
+                missing.append(f"SLACK_TOKEN (needed because {why})")
             if not self.slack_signing_secret:
-                missing.append("SLACK_SIGNING_SECRET (needed because Slack is configured)")
+                missing.append(f"SLACK_SIGNING_SECRET (needed because {why})")
+        if self.crm_contact_url_template and "{id}" not in self.crm_contact_url_template:
+            raise SettingsError("CRM_CONTACT_URL_TEMPLATE must contain {id}, where the "
+                                "contact's id goes")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -199,6 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm_webhook_secret=env.get("CRM_WEBHOOK_SECRET", ""),
         crm_timeout_seconds=_float(env, "CRM_TIMEOUT_SECONDS", defaults.crm_timeout_seconds),
         meeting_link=env.get("MEETING_LINK", ""),
+        crm_contact_url_template=env.get("CRM_CONTACT_URL_TEMPLATE", "").strip(),
         hubspot_property_map=tuple(
             (prop.strip(), field.strip())
             for prop, _, field in (
@@ -233,7 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_token=env.get("SLACK_TOKEN", ""),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
-        slack_sales_channel=env.get("SLACK_SALES_CHANNEL", ""),
+        slack_sales_channel=env.get("SLACK_SALES_CHANNEL", "").strip(),
         rasa_port=_int(env, "RASA_PORT", defaults.rasa_port),
         rasa_interface=env.get("RASA_INTERFACE", "").strip() or defaults.rasa_interface,
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),

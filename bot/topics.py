@@ -96,3 +96,32 @@ def suggest_answers(
                 suggestions[payload] = Suggestion(TOPIC_TITLES[name], payload, confidence)
     ranked = sorted(suggestions.values(), key=lambda s: s.confidence, reverse=True)
     return ranked[:limit]
+
+
+# After this many unclear messages in a row, a person is offered as well.
+MISSES_BEFORE_OFFERING_PERSON = 2
+# Events that happen between two unclear messages without answering anything.
+_BETWEEN_MISSES = frozenset({"user", "bot", "rewind", "user_featurization", "slot"})
+
+
+def misses_in_a_row(events: Sequence[Mapping[str, object]], miss_actions: Iterable[str]
+                    ) -> int:
+    """How many of the latest messages in a row were answered by one of `miss_actions`.
+
+    The fallback takes an unclear message back (`UserUtteranceReverted`), so the count
+    comes from the actions run: consecutive runs of the miss actions, with nothing but
+    listening in between. The message being answered now is not counted.
+    """
+    misses = frozenset(miss_actions)
+    count = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "action":
+            name = event.get("name")
+            if name in misses:
+                count += 1
+            elif name != "action_listen":
+                break
+        elif kind not in _BETWEEN_MISSES:
+            break
+    return count

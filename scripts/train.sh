@@ -9,7 +9,7 @@ CONFIG=${1:-config.yml}
 OUT=${2:-models}
 name=$(basename "$CONFIG" .yml)
 # The NLU components' code (bot/nlu/) counts too: a change there changes the model.
-hash=$( { cat "$CONFIG" domain.yml; find data bot/nlu -name '*.yml' -o -name '*.py' | sort | tr '\n' '\0' | xargs -0 cat; } | sha256sum | cut -c1-12)
+hash=$( { cat "$CONFIG" domain.yml; find data bot/nlu bot/advisor/answer_options.yml -name '*.yml' -o -name '*.py' | sort | tr '\n' '\0' | xargs -0 cat; } | sha256sum | cut -c1-12)
 model="$OUT/$name-$hash.tar.gz"
 
 if [ -f "$model" ]; then

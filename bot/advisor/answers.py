@@ -323,6 +323,7 @@ def remaining_questions(
 # asked when it is this close to one option and this much closer than to the others.
 CANDIDATE_MIN_SCORE = 0.45
 CANDIDATE_MIN_MARGIN = 0.03
+BY_WORDS_MIN_SCORE = 0.3
 
 
 def answer_from_candidates(field: str, candidates: Any) -> Any:
@@ -338,7 +339,10 @@ def answer_from_candidates(field: str, candidates: Any) -> Any:
     if not isinstance(reading, Mapping):
         return None
     score, margin = float(reading.get("score", 0)), float(reading.get("margin", 0))
-    if score < CANDIDATE_MIN_SCORE or margin < CANDIDATE_MIN_MARGIN:
+    # A quantity word answers a quantity question even when the sentence around it is
+    # far from every description ("lots of small functions" when asked about density).
+    floor = BY_WORDS_MIN_SCORE if reading.get("by_words") else CANDIDATE_MIN_SCORE
+    if score < floor or margin < CANDIDATE_MIN_MARGIN:
         return None
     return normalise_answer(field, reading.get("value"))
 

@@ -17,7 +17,9 @@ class OriginPolicy:
     The server's own origin is always allowed because the assistant serves the demo
     page itself, on whatever host and port it was started on. A `*` in the configured
     list is ignored on purpose: the widget's socket is a WebSocket, which browsers do not
-    protect with CORS, so the origin check is the only thing keeping other sites out.
+    protect with CORS, so the origin check is the only thing keeping other sites out; and
+    its long-polling fallback is credentialed (for load balancers that pin by cookie),
+    which browsers accept only from a response that names the page's origin.
     """
 
     def __init__(self, allowed: Collection[str]) -> None:

@@ -15,7 +15,9 @@ What it adds to `rasa.core.channels.slack.SlackInput`:
   (`X-Slack-Retry-Num`) never yield a second answer, while a retry whose first delivery
   was lost is still answered;
 - replies go to the message's thread; buttons are Block Kit (within Slack's limits);
-  the advisor's scorecard is drawn as blocks; the Web API base URL is configurable.
+  the advisor's scorecard is drawn as blocks; the Web API base URL is configurable;
+- clicks on the sales channel's hot-lead alerts ("I'll take it", "Open transcript") go
+  to the leads package (`bot.leads.sales_clicks`), not to the bot.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from bot.channels.slack_blocks import (
 )
 from bot.channels.slack_signature import SignatureCheck, check_signature
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
+from bot.crm.slack_sales import parse_sales_click
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -434,6 +437,14 @@ class GuardedSlackInput(SlackInput):
         key = payload.get("trigger_id") or f"{action.get('action_id')}:{action.get('action_ts')}"
         if not await self.seen.first_time(f"action:{key}"):
             logger.info("slack: duplicate interaction dropped")
+            return response.text("")
+        sales_click = parse_sales_click(payload)
+        if sales_click is not None:
+            # A hot-lead alert's button: for the leads package, not a message to the bot.
+            # Imported here: the leads database stack loads only once the sales channel is used.
+            from bot.leads.sales_clicks import answer_sales_click_soon
+
+            self._spawn(answer_sales_click_soon(sales_click))
             return response.text("")
         message = payload.get("message") or {}
         channel = (payload.get("channel") or {}).get("id")

@@ -1,4 +1,5 @@
-"""Block Kit layouts for Slack: text, buttons, the advisor's scorecard, a lead summary.
+"""Block Kit layouts for Slack: text, buttons, the advisor's scorecard, a lead summary and
+the hot-lead alert of the sales channel.
 
 Pure functions from plain data to the JSON Slack expects, within Slack's documented
 limits (https://api.slack.com/reference/block-kit/blocks): at most 50 blocks per
@@ -222,8 +223,15 @@ def _number(value: Any) -> float:
         return 0.0
 
 
-def lead_summary_blocks(lead: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A lead (`bot.leads.model.build_crm_payload`) laid out for the sales channel."""
+def lead_summary_blocks(
+    lead: Mapping[str, Any], conversation: bool = True
+) -> list[dict[str, Any]]:
+    """A lead (`bot.leads.model.build_crm_payload`) laid out for the sales channel.
+
+    Args:
+        lead: The lead document.
+        conversation: Include the summary of the conversation.
+    """
     contact = lead.get("contact") or {}
     qualification = lead.get("qualification") or {}
     recommendation = lead.get("recommendation") or {}
@@ -238,7 +246,7 @@ def lead_summary_blocks(lead: Mapping[str, Any]) -> list[dict[str, Any]]:
         ("Timeline", humanise(lead["timeline"]) if lead.get("timeline") else None),
         ("Team size", lead.get("size")),
         ("Budget", humanise(lead["budget"]) if lead.get("budget") else None),
-        ("Recommendation", recommendation.get("verdict") or recommendation.get("outcome")),
+        ("Recommendation", _verdict_words(recommendation)),
     ]
     fields = [
         {"type": "mrkdwn", "text": truncate(f"*{name}*\n{escape(str(value))}", MAX_FIELD_TEXT)}
@@ -255,10 +263,70 @@ def lead_summary_blocks(lead: Mapping[str, Any]) -> list[dict[str, Any]]:
         blocks.append(_section(truncate("*Why it scored*\n" + "\n".join(f"• {r}" for r in reasons),
                                         MAX_SECTION_TEXT)))
     summary = lead.get("transcript_summary")
-    if summary:
+    if summary and conversation:
         blocks.append(_section(truncate(f"*Conversation*\n{escape(str(summary))}",
                                         MAX_SECTION_TEXT)))
     if lead.get("lead_id"):
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"Lead {escape(str(lead['lead_id']))}"}]})
+    return blocks
+
+
+def _verdict_words(recommendation: Mapping[str, Any]) -> str | None:
+    verdict = recommendation.get("verdict") or recommendation.get("outcome")
+    if not verdict:
+        return None
+    return _VERDICTS.get(str(verdict).lower()) or humanise(verdict)
+
+
+# The alert's buttons; the Slack channel routes clicks on them to the leads package.
+SALES_TAKE_ACTION = "sales_lead_take"
+SALES_TRANSCRIPT_ACTION = "sales_lead_transcript"
+
+
+def sales_alert_text(lead: Mapping[str, Any]) -> str:
+    """The notification line of a lead alert (no email address: it shows in previews)."""
+    contact = lead.get("contact") or {}
+    qualification = lead.get("qualification") or {}
+    company = contact.get("company") or "unknown company"
+    return truncate(
+        f"{str(qualification.get('tier') or 'new').capitalize()} lead from {company}"
+        f" (score {qualification.get('score', '?')})",
+        300,
+    )
+
+
+def sales_alert_blocks(
+    lead: Mapping[str, Any],
+    crm_url: str | None = None,
+    taken_by: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The hot-lead alert: the lead, its CRM link, and the buttons or who took it.
+
+    The conversation is behind "Open transcript" (shown to the clicker only) rather than
+    in the message, which stays in the channel.
+
+    Args:
+        lead: The lead document (`bot.leads.model.build_crm_payload`).
+        crm_url: The CRM contact, once the CRM holds the lead.
+        taken_by: `{"user_id", "name", "taken_at"}` once someone took the lead.
+    """
+    blocks = lead_summary_blocks(lead, conversation=False)[: MAX_BLOCKS - 3]
+    if crm_url:
+        blocks.append(_section(f"<{crm_url}|Open the contact in the CRM>"))
+    lead_id = str(lead.get("lead_id") or "")
+    elements: list[dict[str, Any]] = []
+    if taken_by:
+        user = escape(str(taken_by.get("user_id") or ""))
+        at = str(taken_by.get("taken_at") or "")[:16].replace("T", " ")
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f":raising_hand: Taken by <@{user}> at {at} UTC"}]})
+    else:
+        elements.append({"type": "button", "style": "primary", "action_id": SALES_TAKE_ACTION,
+                         "text": {"type": "plain_text", "text": "I'll take it"},
+                         "value": lead_id})
+    elements.append({"type": "button", "action_id": SALES_TRANSCRIPT_ACTION,
+                     "text": {"type": "plain_text", "text": "Open transcript"},
+                     "value": lead_id})
+    blocks.append({"type": "actions", "block_id": "sales_alert", "elements": elements})
     return blocks

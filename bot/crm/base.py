@@ -1,6 +1,7 @@
-"""The CRM boundary: `send` a lead, `erase` one, and the result every adapter reports.
+"""The outbound boundaries: the CRM (`send` a lead, `erase` one), the sales channel (show
+a hot-lead alert, delete it), and the result every adapter reports.
 
-The delivery worker depends on this interface only. Adapters classify what happened
+The delivery worker depends on these interfaces only. Adapters classify what happened
 into three outcomes, so the retry logic lives in one place (the worker), not in each
 adapter.
 """
@@ -69,6 +70,54 @@ class CrmClient(Protocol):
             idempotency_key: The same for every attempt at the same erasure.
         """
         ...
+
+
+class SalesChannel(Protocol):
+    """Where hot leads are announced to the sales team (Slack's sales channel)."""
+
+    name: str
+
+    def show_alert(
+        self, document: Mapping[str, Any], alert_key: str, message: str | None,
+        may_be_posted: bool,
+    ) -> DeliveryResult:
+        """Make the channel show the alert as `document` now stands. Must not raise for
+        network or HTTP errors: report them.
+
+        Args:
+            document: `{"lead", "crm_reference", "taken_by"}` (bot/leads/sales_alert.py).
+            alert_key: The same for every attempt at the same alert.
+            message: The posted message (the `reference` of an earlier result): update it.
+            may_be_posted: An earlier attempt may have posted without our knowing (a
+                timeout, a lost answer): look for its message before posting again.
+
+        Returns:
+            `delivered` with the message as `reference`.
+        """
+        ...
+
+    def delete_alert(self, document: Mapping[str, Any]) -> DeliveryResult:
+        """Delete an erased lead's alert; `delivered` once it is gone (or never was).
+
+        Args:
+            document: `{"lead_id", "alert_key", "message_reference"}`.
+        """
+        ...
+
+    def tell(self, user_id: str, text: str) -> bool:
+        """Show `text` to one member of the channel only; False when it did not work."""
+        ...
+
+
+def crm_contact_url(template: str, reference: str | None) -> str | None:
+    """The link to the CRM record, from `CRM_CONTACT_URL_TEMPLATE` (`{id}` is replaced).
+
+    A reference that is not a contact (`note:…`: the lead added to a contact that existed
+    before) gives no link: we do not know that contact's id.
+    """
+    if not template or not reference or ":" in reference:
+        return None
+    return template.replace("{id}", reference)
 
 
 def classify_status(

@@ -166,8 +166,12 @@ def _show(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
             return 1
         for lead in leads:
             print(json.dumps(build_crm_payload(lead), ensure_ascii=False, indent=2))
-            for entry in uow.outbox.for_lead(lead.lead_id):
-                print(f"outbox row {entry.id}: {entry.status}, {entry.attempts} attempt(s), "
+            if lead.taken_by is not None:
+                print(f"taken by {_display(lead.taken_by.name, 80)} "
+                      f"({lead.taken_by.user_id}) at {lead.taken_by.taken_at:%Y-%m-%d %H:%M}")
+            for entry in uow.outbox.for_lead(lead.lead_id, kind=None):
+                print(f"outbox row {entry.id} ({entry.kind}): {entry.status}, "
+                      f"{entry.attempts} attempt(s), "
                       f"next {entry.next_attempt_at:%Y-%m-%d %H:%M:%S}, "
                       f"last error: {_display(entry.last_error or '-', 200)}")
                 for attempt in uow.outbox.attempts(entry.id):
@@ -268,16 +272,18 @@ def _retry_dead(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
 def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
     settings = runtime.settings
     client = runtime.crm_client()
+    sales_channel = runtime.sales_channel()
     policy = retry_policy(settings)
     options = worker_options(settings)
-    if client is None:
-        print("CRM_ADAPTER=none: leads stay in the local database; nothing to send")
+    if client is None and sales_channel is None:
+        print("CRM_ADAPTER=none and no SLACK_SALES_CHANNEL: leads stay in the local "
+              "database; nothing to send")
         process_erasures(runtime.engine, runtime.tracker_engine())
         return 0
     if not args.loop:
         report = deliver_until_idle(
             runtime.engine, client, policy, options,
-            max_seconds=args.max_seconds, sleep=time.sleep,
+            max_seconds=args.max_seconds, sleep=time.sleep, sales_channel=sales_channel,
         )
         process_erasures(runtime.engine, runtime.tracker_engine())
         with SqlUnitOfWork(runtime.engine) as uow:
@@ -294,9 +300,11 @@ def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"delivering to {client.name} as {options.worker_id}; Ctrl-C to stop", flush=True)
+    receivers = " and ".join(a.name for a in (client, sales_channel) if a is not None)
+    print(f"delivering to {receivers} as {options.worker_id}; Ctrl-C to stop", flush=True)
     while not stopping:
-        report = deliver_pending(runtime.engine, client, policy, options)
+        report = deliver_pending(runtime.engine, client, policy, options,
+                                 sales_channel=sales_channel)
         process_erasures(runtime.engine, runtime.tracker_engine())
         if report.attempted:
             print(f"{report.delivered} delivered, {report.retried} to retry, "

@@ -1,4 +1,5 @@
-"""The delivery worker's one pass: send what is due in the outbox to the CRM.
+"""The delivery worker's one pass: send what is due in the outbox to the CRM and to the
+sales channel.
 
 Each row goes through claim -> send -> record, each step its own short transaction:
 
@@ -16,6 +17,14 @@ Each row goes through claim -> send -> record, each step its own short transacti
 Rows of kind `erasure` go through the same steps, calling the CRM's `erase`. When the
 record step finds its row gone, the lead was erased ("forget me") while the send was in
 flight: if the CRM may now hold it, its erasure is queued (with the CRM's reference).
+
+Rows of kind `sales_alert` and `alert_deletion` go through the same steps to the sales
+channel (when there is one; the CRM rows wait for the CRM, and neither waits for the
+other). A hot lead's alert is posted at once, not after the CRM: when the CRM reports
+the contact later, recording that delivery revises the alert (`revise_sales_alert`),
+and the worker updates the posted message with the link. An alert revised while its
+send was in flight is not marked delivered but sent again (an update), so the message
+always ends up showing the last revision.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.crm.base import DELIVERED, REJECTED, CrmClient, DeliveryResult
+from bot.crm.base import DELIVERED, REJECTED, RETRY, CrmClient, DeliveryResult, SalesChannel
 from bot.leads.model import (
     build_erasure_payload,
     erasure_receipt,
@@ -40,15 +49,20 @@ from bot.leads.model import (
     utc_now,
 )
 from bot.leads.outbox import (
+    ALERT_DELETION,
     ATTEMPT_DEAD,
     ATTEMPT_DELIVERED,
     ATTEMPT_ERASED,
     ATTEMPT_RETRY,
+    CRM_KINDS,
     ERASURE,
     LEAD,
+    SALES_ALERT,
+    SALES_CHANNEL_KINDS,
     OutboxEntry,
     RetryPolicy,
 )
+from bot.leads.sales_alert import build_alert_deletion, with_crm_reference
 from bot.leads.unit_of_work import SqlUnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -108,19 +122,21 @@ class WorkerOptions:
 
 def deliver_pending(
     engine: Engine,
-    client: CrmClient,
+    client: CrmClient | None,
     policy: RetryPolicy,
     options: WorkerOptions | None = None,
     rng: random.Random | None = None,
+    sales_channel: SalesChannel | None = None,
 ) -> DeliveryReport:
-    """Send up to `options.batch_size` due outbox rows to the CRM, one at a time.
+    """Send up to `options.batch_size` due outbox rows, one at a time.
 
     Args:
         engine: The leads database.
-        client: The CRM adapter.
+        client: The CRM adapter; None leaves the CRM rows alone (CRM_ADAPTER=none).
         policy: Retry budget and backoff.
         options: Worker name, lease, batch size, clock and test hook.
         rng: Source of jitter.
+        sales_channel: Where hot-lead alerts go; None leaves the alert rows alone.
 
     Returns:
         Counts of what happened to the rows this pass touched.
@@ -131,7 +147,8 @@ def deliver_pending(
     rng = rng or random.Random()
     report = DeliveryReport()
     with SqlUnitOfWork(engine) as uow:
-        due = uow.outbox.due_ids(clock(), options.batch_size)
+        due = uow.outbox.due_ids(clock(), options.batch_size,
+                                 handled_kinds(client, sales_channel))
     for outbox_id in due:
         claimed = _claim(engine, outbox_id, worker, lease, clock)
         if claimed is None:
@@ -141,14 +158,10 @@ def deliver_pending(
         if checkpoint:
             checkpoint("after_claim", entry)
         try:
-            document = json.loads(entry.payload)
-            if entry.kind == ERASURE:
-                result = client.erase(document, entry.idempotency_key)
-            else:
-                result = client.send(document, entry.idempotency_key)
+            result = _send(entry, client, sales_channel)
         except Exception as exc:  # a bug in an adapter must not stop the other leads
-            logger.exception("CRM client raised on outbox row %s", entry.id)
-            result = DeliveryResult("retry", None, f"client error: {exc!r}")
+            logger.exception("%s sender raised on outbox row %s", entry.kind, entry.id)
+            result = DeliveryResult(RETRY, None, f"client error: {exc!r}")
         if checkpoint:
             checkpoint("after_send", entry)
         outcome = _record(engine, entry, attempt_id, result, worker, policy, clock, rng)
@@ -162,6 +175,32 @@ def deliver_pending(
         else:
             report.retried += 1
     return report
+
+
+def handled_kinds(
+    client: CrmClient | None, sales_channel: SalesChannel | None
+) -> tuple[str, ...]:
+    """The outbox kinds a worker with these adapters sends."""
+    return (CRM_KINDS if client is not None else ()) + (
+        SALES_CHANNEL_KINDS if sales_channel is not None else ())
+
+
+def _send(
+    entry: OutboxEntry, client: CrmClient | None, sales_channel: SalesChannel | None
+) -> DeliveryResult:
+    document = json.loads(entry.payload)
+    if entry.kind in SALES_CHANNEL_KINDS:
+        assert sales_channel is not None  # handled_kinds() chose the row
+        if entry.kind == ALERT_DELETION:
+            return sales_channel.delete_alert(document)
+        # The claim counted this attempt: more than one means an earlier one may have
+        # posted the alert without recording it (see bot/crm/slack_sales.py).
+        return sales_channel.show_alert(document, entry.idempotency_key, entry.crm_reference,
+                                        may_be_posted=entry.attempts > 1)
+    assert client is not None
+    if entry.kind == ERASURE:
+        return client.erase(document, entry.idempotency_key)
+    return client.send(document, entry.idempotency_key)
 
 
 def _claim(
@@ -196,13 +235,28 @@ def _record(
         now = clock()
         if uow.outbox.get(entry.id) is None:
             outcome, detail = _row_vanished(uow, entry, result, now)
+        elif result.outcome == DELIVERED and entry.kind == SALES_ALERT:
+            if uow.outbox.mark_delivered(entry.id, result.reference, now,
+                                         sent_payload=entry.payload):
+                outcome, detail = ATTEMPT_DELIVERED, result.detail
+            else:  # revised meanwhile: the message must show the newer alert
+                uow.outbox.keep_for_another_send(entry.id, worker, result.reference, now)
+                outcome, detail = ATTEMPT_RETRY, f"{result.detail}; revised meanwhile"
         elif result.outcome == DELIVERED:
             receipt = (payload_to_json(erasure_receipt(json.loads(entry.payload)))
                        if entry.kind == ERASURE else None)
             uow.outbox.mark_delivered(entry.id, result.reference, now, receipt)
+            if entry.kind == LEAD:
+                uow.outbox.revise_sales_alert(
+                    entry.lead_id,
+                    lambda alert: payload_to_json(
+                        with_crm_reference(json.loads(alert), result.reference)),
+                    now,
+                )
             outcome, detail = ATTEMPT_DELIVERED, result.detail
         elif result.outcome == REJECTED:
-            reason = f"rejected by the CRM: {result.detail}"
+            receiver = "the sales channel" if entry.kind in SALES_CHANNEL_KINDS else "the CRM"
+            reason = f"rejected by {receiver}: {result.detail}"
             uow.outbox.mark_dead(entry.id, worker, reason, now)
             outcome, detail = ATTEMPT_DEAD, reason
         elif policy.budget_spent(entry.attempts) and not result.alert:
@@ -222,7 +276,8 @@ def _record(
         uow.outbox.finish_attempt(attempt_id, outcome, result.status_code, detail, now)
         uow.commit()
     if result.alert:
-        logger.error("CRM needs the operator (outbox row %s, %s): %s", entry.id,
+        receiver = "Slack" if entry.kind in SALES_CHANNEL_KINDS else "CRM"
+        logger.error("%s needs the operator (outbox row %s, %s): %s", receiver, entry.id,
                      entry.kind, detail)
     if outcome == ATTEMPT_DEAD:
         logger.warning("lead outbox row %s is a dead letter: %s", entry.id, detail)
@@ -232,7 +287,17 @@ def _record(
 def _row_vanished(
     uow: SqlUnitOfWork, entry: OutboxEntry, result: DeliveryResult, now: datetime
 ) -> tuple[str, str]:
-    """The row was deleted while in flight ("forget me"): make sure the CRM forgets too."""
+    """The row was deleted while in flight ("forget me"): make sure the CRM forgets too,
+    and that the alert leaves the sales channel."""
+    if entry.kind == SALES_ALERT and result.outcome != REJECTED:
+        # Posted, or maybe posted (a lost answer): the deletion looks it up if need be.
+        message = result.reference or entry.crm_reference
+        uow.outbox.queue_erasure(entry.lead_id,
+                                 payload_to_json(build_alert_deletion(entry.lead_id, message)),
+                                 now, kind=ALERT_DELETION)
+        logger.warning("outbox row %s was erased during its delivery; alert deletion queued",
+                       entry.id)
+        return ATTEMPT_ERASED, "erased during delivery; alert deletion queued"
     if entry.kind == LEAD and result.outcome != REJECTED:
         payload = build_erasure_payload(json.loads(entry.payload), result.reference, now)
         uow.outbox.queue_erasure(entry.lead_id, payload_to_json(payload), now)
@@ -245,28 +310,31 @@ def _row_vanished(
 
 def deliver_until_idle(
     engine: Engine,
-    client: CrmClient,
+    client: CrmClient | None,
     policy: RetryPolicy,
     options: WorkerOptions | None = None,
     *,
     max_seconds: float,
     sleep: Callable[[float], None],
     rng: random.Random | None = None,
+    sales_channel: SalesChannel | None = None,
 ) -> DeliveryReport:
     """Run passes until nothing is pending (or `max_seconds` pass); for the CLI and tests.
 
     Between passes it waits briefly while rows are pending but not yet due (in backoff).
+    Rows of kinds no adapter here sends do not count as pending.
     """
     options = options or WorkerOptions()
     total = DeliveryReport()
     deadline = options.clock() + timedelta(seconds=max_seconds)
+    kinds = handled_kinds(client, sales_channel)
     while options.clock() < deadline:
-        report = deliver_pending(engine, client, policy, options, rng)
+        report = deliver_pending(engine, client, policy, options, rng, sales_channel)
         total.add(report)
         if report.attempted or report.lost_claims:
             continue
         with SqlUnitOfWork(engine) as uow:
-            pending = uow.outbox.status_counts()["pending"]
+            pending = uow.outbox.pending_count(kinds)
         if not pending:
             break
         sleep(0.05)

@@ -82,6 +82,15 @@ class LeadDraft:
 
 
 @dataclass(frozen=True)
+class LeadTaker:
+    """The sales engineer who took a lead from the sales channel ("I'll take it")."""
+
+    user_id: str  # their Slack user id
+    name: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class Lead:
     """A qualified lead as stored: the draft plus its identity and qualification."""
 
@@ -89,6 +98,7 @@ class Lead:
     draft: LeadDraft
     qualification: Qualification
     created_at: datetime
+    taken_by: LeadTaker | None = None
 
     @property
     def idempotency_key(self) -> str:

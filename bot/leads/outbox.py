@@ -1,4 +1,4 @@
-"""The transactional outbox: rows waiting to reach the CRM, and when to try them again.
+"""The transactional outbox: rows waiting to reach the CRM or Slack, and when to try again.
 
 Pure: the records the store hands out and the retry policy (capped exponential backoff
 with jitter, `Retry-After` honoured). The store and the worker use these; nothing here
@@ -19,6 +19,14 @@ STATUSES = (PENDING, DELIVERED, DEAD)
 # What a row asks of the CRM: hold the lead, or delete what it holds of an erased lead.
 LEAD = "lead"
 ERASURE = "erasure"
+# What a row asks of the sales channel: show the hot-lead alert as it now stands (post it,
+# or update the posted message), or delete the alert of an erased lead.
+SALES_ALERT = "sales_alert"
+ALERT_DELETION = "alert_deletion"
+CRM_KINDS = (LEAD, ERASURE)
+SALES_CHANNEL_KINDS = (SALES_ALERT, ALERT_DELETION)
+# The rows a lead's "forget me" deletes with it; the deletion rows outlive the lead.
+LEAD_OWNED_KINDS = (LEAD, SALES_ALERT)
 
 # Outcomes recorded for each attempt.
 ATTEMPT_IN_PROGRESS = "in_progress"  # stays so if the worker died mid-attempt
@@ -41,6 +49,8 @@ class OutboxEntry:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
+    # The receiver's id for what it holds: the CRM record, or the Slack alert message
+    # (`channel:ts`), which later attempts update or delete instead of posting again.
     crm_reference: str | None
     created_at: datetime
     updated_at: datetime

@@ -1,4 +1,5 @@
-"""The leads package wired from the settings: database, rules, CRM client, worker options.
+"""The leads package wired from the settings: database, rules, CRM client, sales channel,
+worker options.
 
 Built on first use (never at import time) and shared by the actions, the action
 server's delivery worker and the CLI of one process.
@@ -14,8 +15,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.crm.base import CrmClient
+from bot.crm.base import CrmClient, SalesChannel
 from bot.crm.factory import build_crm_client
+from bot.crm.slack_sales import SlackSalesChannel
 from bot.leads.db import check_connection, create_db_engine, resolve_sqlite_path
 from bot.leads.delivery import Checkpoint, WorkerOptions
 from bot.leads.migrate import upgrade_database
@@ -102,11 +104,18 @@ class LeadsRuntime:
         check_connection(engine)
         if migrate:
             upgrade_database(engine)
-        return cls(settings=settings, engine=engine, rules=load_scoring_rules())
+        # Without a sales channel no alert is queued: nothing would ever post it.
+        rules = load_scoring_rules(sales_alerts=bool(settings.slack_sales_channel))
+        return cls(settings=settings, engine=engine, rules=rules)
 
     def crm_client(self) -> CrmClient | None:
         """The configured CRM adapter; None when CRM_ADAPTER=none."""
         return build_crm_client(self.settings)
+
+    def sales_channel(self) -> SalesChannel | None:
+        """Where hot-lead alerts go; None when SLACK_SALES_CHANNEL is unset."""
+        self.settings.check()
+        return SlackSalesChannel.from_settings(self.settings)
 
     def tracker_engine(self) -> Engine | None:
         """Rasa's tracker store database; None when it does not exist yet (nothing to

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,13 @@ class ScoringRules:
     adjustments: tuple[Adjustment, ...]
     tiers: tuple[tuple[str, int], ...]  # (tier, min_score), highest first
     labels: Mapping[str, str] = field(default_factory=dict)  # how values read in reasons
+    # Tiers posted to the sales channel at once; empty when there is no channel to post to.
+    sales_alert_tiers: frozenset[str] = frozenset()
+
+
+def alerts_sales(qualification: Qualification, rules: ScoringRules) -> bool:
+    """True when a lead so qualified must reach the sales channel at once."""
+    return qualification.tier in rules.sales_alert_tiers
 
 
 def score_lead(
@@ -184,8 +191,13 @@ def _holds(condition: Condition, facts: Mapping[str, Fact]) -> bool:
 _FACTS = ("recommendation", "size", "timeline", "authority", "budget", "role", "free_mail")
 
 
-def load_scoring_rules(path: Path | None = None) -> ScoringRules:
+def load_scoring_rules(path: Path | None = None, sales_alerts: bool = False) -> ScoringRules:
     """Read and check the rules file (`scoring.yml` beside this module by default).
+
+    Args:
+        path: The rules file.
+        sales_alerts: Keep the file's `sales_alert_tiers`; off unless the runtime has a
+            sales channel, so that no alert is queued that nothing would ever post.
 
     Raises:
         ScoringRulesError: when the file is missing or malformed; the message says where.
@@ -195,7 +207,8 @@ def load_scoring_rules(path: Path | None = None) -> ScoringRules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ScoringRulesError(f"cannot read scoring rules {path}: {exc}") from exc
-    return parse_scoring_rules(raw, source=str(path))
+    rules = parse_scoring_rules(raw, source=str(path))
+    return rules if sales_alerts else replace(rules, sales_alert_tiers=frozenset())
 
 
 def parse_scoring_rules(raw: Any, source: str = "scoring rules") -> ScoringRules:
@@ -227,7 +240,12 @@ def parse_scoring_rules(raw: Any, source: str = "scoring rules") -> ScoringRules
         for i, item in enumerate(raw.get("adjustments") or ())
     )
     labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-    return ScoringRules(criteria, levels, adjustments, tiers, labels)
+    alert_tiers = frozenset(str(tier) for tier in raw.get("sales_alert_tiers") or ())
+    if not alert_tiers <= set(TIERS):
+        raise ScoringRulesError(
+            f"{source}: sales_alert_tiers must be among {', '.join(TIERS)}"
+        )
+    return ScoringRules(criteria, levels, adjustments, tiers, labels, alert_tiers)
 
 
 def _list(raw: Mapping[str, Any], key: str, source: str) -> Sequence[Any]:

@@ -9,7 +9,7 @@ hostile text (quotes, `; DROP TABLE`, `<script>`) is stored as the data it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -43,15 +43,19 @@ from bot.leads.model import (
     Contact,
     Lead,
     LeadDraft,
+    LeadTaker,
     Qualification,
 )
 from bot.leads.outbox import (
+    ALERT_DELETION,
     ATTEMPT_IN_PROGRESS,
     DEAD,
     DELIVERED,
     ERASURE,
     LEAD,
+    LEAD_OWNED_KINDS,
     PENDING,
+    SALES_ALERT,
     DeliveryAttempt,
     OutboxEntry,
 )
@@ -101,6 +105,10 @@ leads_table = Table(
     Column("recommendation", Text, nullable=False),  # JSON object
     Column("transcript_summary", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Who took the lead from the sales channel ("I'll take it"), and when (migration 0003).
+    Column("taken_by_user_id", String(64), nullable=True),
+    Column("taken_by_name", Text, nullable=True),
+    Column("taken_at", UtcDateTime, nullable=True),
 )
 
 outbox_table = Table(
@@ -110,7 +118,8 @@ outbox_table = Table(
     # No foreign key: an erasure row outlives the lead it erases (migration 0002).
     Column("lead_id", String(36), nullable=False, index=True),
     Column("idempotency_key", String(80), nullable=False, unique=True),
-    # `lead` sends the lead to the CRM; `erasure` deletes it there (see bot/leads/outbox.py).
+    # `lead` / `erasure` for the CRM, `sales_alert` / `alert_deletion` for the sales
+    # channel (see bot/leads/outbox.py).
     Column("kind", String(16), nullable=False, server_default=LEAD),
     Column("payload", Text, nullable=False),
     Column("status", String(16), nullable=False),
@@ -254,13 +263,28 @@ class LeadRepository:
         )
         return [_lead_from_row(row) for row in rows]
 
+    def take(self, lead_id: str, taker: LeadTaker) -> bool:
+        """Record `taker` on the lead unless someone has taken it already.
+
+        The conditional UPDATE decides between two sales engineers clicking at once: only
+        one UPDATE finds the lead untaken, on SQLite and PostgreSQL alike.
+        """
+        result = self._conn.execute(
+            update(leads_table)
+            .where(leads_table.c.id == lead_id, leads_table.c.taken_by_user_id.is_(None))
+            .values(taken_by_user_id=taker.user_id, taken_by_name=taker.name,
+                    taken_at=taker.taken_at)
+        )
+        return bool(result.rowcount == 1)
+
     def delete(self, lead_ids: Sequence[str]) -> ForgetResult:
-        """Delete these leads with their lead outbox rows and attempts (explicitly, not
-        trusting every backend to cascade). CRM erasure rows are left alone."""
+        """Delete these leads with their CRM and alert outbox rows and attempts
+        (explicitly, not trusting every backend to cascade). Erasure rows stay."""
         lead_ids = tuple(lead_ids)
         if not lead_ids:
             return ForgetResult((), 0, 0)
-        lead_rows = and_(outbox_table.c.lead_id.in_(lead_ids), outbox_table.c.kind == LEAD)
+        lead_rows = and_(outbox_table.c.lead_id.in_(lead_ids),
+                         outbox_table.c.kind.in_(LEAD_OWNED_KINDS))
         outbox_ids = select(outbox_table.c.id).where(lead_rows)
         attempts = self._conn.execute(
             delete(attempts_table).where(attempts_table.c.outbox_id.in_(outbox_ids))
@@ -297,9 +321,11 @@ class OutboxRepository:
         return int(key[0]) if key else 0
 
     def queue_erasure(
-        self, lead_id: str, payload: str, now: datetime, not_before: datetime | None = None
+        self, lead_id: str, payload: str, now: datetime, not_before: datetime | None = None,
+        kind: str = ERASURE,
     ) -> int:
-        """Queue the CRM erasure of `lead_id`, or refresh the one still pending.
+        """Queue the CRM erasure of `lead_id` (or, with `kind=alert_deletion`, the
+        deletion of its sales alert), or refresh the one still pending.
 
         A pending erasure gets the newer payload (which may now name the CRM record);
         after one that already ran, a new row with its own key is added, because the
@@ -307,7 +333,7 @@ class OutboxRepository:
         """
         rows = self._conn.execute(
             select(outbox_table.c.id, outbox_table.c.status, outbox_table.c.lease_owner)
-            .where(outbox_table.c.lead_id == lead_id, outbox_table.c.kind == ERASURE)
+            .where(outbox_table.c.lead_id == lead_id, outbox_table.c.kind == kind)
             .order_by(outbox_table.c.id)
         ).all()
         for row in rows:
@@ -317,8 +343,49 @@ class OutboxRepository:
                     .values(payload=payload, updated_at=now, next_attempt_at=not_before or now)
                 )
                 return int(row.id)
-        key = f"erase-{lead_id}" + (f"-{len(rows) + 1}" if rows else "")
-        return self.add(lead_id, key, payload, now, kind=ERASURE, not_before=not_before)
+        prefix = {ERASURE: "erase", ALERT_DELETION: "unpost"}[kind]
+        key = f"{prefix}-{lead_id}" + (f"-{len(rows) + 1}" if rows else "")
+        return self.add(lead_id, key, payload, now, kind=kind, not_before=not_before)
+
+    def revise_sales_alert(
+        self, lead_id: str, revise: Callable[[str], str], now: datetime
+    ) -> bool:
+        """Rewrite the lead's alert payload with `revise` and send the alert again.
+
+        A posted alert (delivered) goes back to pending with a fresh retry budget, and
+        since it keeps its message reference the worker updates that message rather
+        than posting a new one. The row is locked first, so two revisions (the CRM
+        contact, a taker) never overwrite each other, nor race the record of a post
+        (see `mark_delivered(..., sent_payload=...)`).
+
+        Returns:
+            False when the lead has no alert (not hot, no sales channel, or erased).
+        """
+        row = self._conn.execute(
+            select(outbox_table.c.id, outbox_table.c.payload, outbox_table.c.status)
+            .where(outbox_table.c.lead_id == lead_id, outbox_table.c.kind == SALES_ALERT)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return False
+        values: dict[str, Any] = {"payload": revise(row.payload), "updated_at": now}
+        if row.status == DELIVERED:
+            values.update(status=PENDING, attempts=0, next_attempt_at=now, delivered_at=None)
+        self._conn.execute(update(outbox_table).where(outbox_table.c.id == row.id)
+                           .values(**values))
+        return True
+
+    def keep_for_another_send(
+        self, outbox_id: int, worker: str, reference: str | None, now: datetime
+    ) -> None:
+        """The send reached the receiver but the payload changed meanwhile: keep the
+        receiver's reference and send again now (an update, not a second post)."""
+        self._conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.id == outbox_id, outbox_table.c.lease_owner == worker)
+            .values(crm_reference=reference, next_attempt_at=now, updated_at=now,
+                    lease_owner=None, lease_expires_at=None, last_error=None)
+        )
 
     def get(self, outbox_id: int) -> OutboxEntry | None:
         row = self._conn.execute(
@@ -333,18 +400,24 @@ class OutboxRepository:
         rows = self._conn.execute(query.order_by(outbox_table.c.id))
         return [_entry_from_row(row) for row in rows]
 
-    def due_ids(self, now: datetime, limit: int) -> list[int]:
-        """Pending rows whose time has come and whose lease (if any) has run out."""
+    def due_ids(
+        self, now: datetime, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[int]:
+        """Pending rows (of `kinds`, every kind by default) whose time has come and whose
+        lease (if any) has run out."""
+        conditions = [
+            outbox_table.c.status == PENDING,
+            outbox_table.c.next_attempt_at <= now,
+            or_(
+                outbox_table.c.lease_expires_at.is_(None),
+                outbox_table.c.lease_expires_at <= now,
+            ),
+        ]
+        if kinds is not None:
+            conditions.append(outbox_table.c.kind.in_(kinds))
         rows = self._conn.execute(
             select(outbox_table.c.id)
-            .where(
-                outbox_table.c.status == PENDING,
-                outbox_table.c.next_attempt_at <= now,
-                or_(
-                    outbox_table.c.lease_expires_at.is_(None),
-                    outbox_table.c.lease_expires_at <= now,
-                ),
-            )
+            .where(*conditions)
             .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id)
             .limit(limit)
         )
@@ -404,16 +477,19 @@ class OutboxRepository:
 
     def mark_delivered(
         self, outbox_id: int, reference: str | None, now: datetime,
-        payload: str | None = None,
+        payload: str | None = None, sent_payload: str | None = None,
     ) -> bool:
         """Delivered is final whoever holds the lease: the CRM has the lead.
 
         Args:
             payload: Replaces the stored payload (an erasure keeps no email once done).
+            sent_payload: Only if the stored payload is still this one: an alert revised
+                while it was being sent is not up to date in Slack yet.
 
         Returns:
-            False when the row is gone: the lead was erased while its delivery was in
-            flight, and the caller must queue its erasure from the CRM.
+            False when the row is gone (the lead was erased while its delivery was in
+            flight, and the caller must queue its erasure from the CRM), or when its
+            payload is no longer `sent_payload`.
         """
         values: dict[str, Any] = {
             "status": DELIVERED, "delivered_at": now, "updated_at": now,
@@ -422,9 +498,10 @@ class OutboxRepository:
         }
         if payload is not None:
             values["payload"] = payload
-        result = self._conn.execute(
-            update(outbox_table).where(outbox_table.c.id == outbox_id).values(**values)
-        )
+        query = update(outbox_table).where(outbox_table.c.id == outbox_id)
+        if sent_payload is not None:
+            query = query.where(outbox_table.c.payload == sent_payload)
+        result = self._conn.execute(query.values(**values))
         return bool(result.rowcount == 1)
 
     def schedule_retry(
@@ -470,6 +547,13 @@ class OutboxRepository:
             query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=now)
         )
         return int(result.rowcount)
+
+    def pending_count(self, kinds: Sequence[str]) -> int:
+        """How many rows of `kinds` are still to be sent."""
+        return int(self._conn.execute(
+            select(func.count()).select_from(outbox_table)
+            .where(outbox_table.c.status == PENDING, outbox_table.c.kind.in_(kinds))
+        ).scalar_one())
 
     def status_counts(self) -> dict[str, int]:
         rows = self._conn.execute(
@@ -566,8 +650,10 @@ def _lead_from_row(row: Row[Any]) -> Lead:
     qualification = Qualification(
         score=int(row.score), tier=row.tier, reasons=tuple(json.loads(row.reasons))
     )
+    taken_by = (LeadTaker(row.taken_by_user_id, row.taken_by_name or "", row.taken_at)
+                if row.taken_by_user_id else None)
     return Lead(lead_id=row.id, draft=draft, qualification=qualification,
-                created_at=row.created_at)
+                created_at=row.created_at, taken_by=taken_by)
 
 
 def _entry_from_row(row: Row[Any]) -> OutboxEntry:

@@ -1,6 +1,7 @@
 """The delivery worker as a long-running loop (the action server's background task).
 
-Each cycle sends what is due in the outbox and runs the pending "forget me" erasures.
+Each cycle sends what is due in the outbox (to the CRM, and hot-lead alerts to the sales
+channel) and runs the pending "forget me" erasures.
 Database and HTTP calls are blocking, so a cycle runs in a thread and the event loop
 keeps serving the actions meanwhile.
 """
@@ -50,17 +51,20 @@ class DeliveryWorker:
     ) -> None:
         self._runtime = runtime
         self._client = client
+        self._sales_channel = runtime.sales_channel()
         self._policy = policy
         self._options = options
         self._interval = interval_seconds
         self._wake = asyncio.Event()
 
     def run_cycle(self) -> DeliveryReport:
-        """One pass: deliver what is due (unless CRM_ADAPTER=none), then erasures."""
+        """One pass: deliver what is due (to whichever of the CRM and the sales channel
+        is configured), then erasures."""
         report = DeliveryReport()
-        if self._client is not None:
+        if self._client is not None or self._sales_channel is not None:
             report = deliver_pending(
-                self._runtime.engine, self._client, self._policy, self._options
+                self._runtime.engine, self._client, self._policy, self._options,
+                sales_channel=self._sales_channel,
             )
         process_erasures(
             self._runtime.engine, self._runtime.tracker_engine(), min_age=ERASURE_DELAY
@@ -76,8 +80,9 @@ class DeliveryWorker:
         global _running
         _running = self
         logger.info(
-            "lead delivery worker %s started (CRM: %s)",
+            "lead delivery worker %s started (CRM: %s; hot-lead alerts: %s)",
             self._options.worker_id, getattr(self._client, "name", "none: leads stay local"),
+            getattr(self._sales_channel, "name", "none"),
         )
         while not stop.is_set():
             busy = False

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ PROMOTED_INTENTS = frozenset({"affirm", "deny", "out_of_scope", "nlu_fallback", 
 # a question ("we know docker pretty well") usually gets.
 PROMOTE_BELOW = 0.45
 ANSWER_INTENT = "inform"
+# A short statement this close to an option's description states a detail plainly
+# (longer ones are mostly forum posts about a topic, which keep it).
+PLAIN_DETAIL = 0.75
+PLAIN_DETAIL_WORDS = 8
 # Intents that already take workload details (domain.yml slot mappings).
 KEPT_INTENTS = frozenset({"inform", "ask_use_case_recommendation"})
 # First words that make a message a question, which is never promoted to an answer.
@@ -90,14 +95,7 @@ _NUMBER = re.compile(
     r"servers|workloads|instances|sites|websites|nodes|pods|functions|databases|machines|hosts)\b"
 )
 
-# Density is a quantity, which sentence embeddings blur ("a handful" reads like "lots"):
-# once a clause is read as density, its quantity words or number per host decide.
-_DENSITY_WORDS = (
-    ("low", re.compile(
-        r"\b(?:one|single|a couple|one or two|two or three|a few (?:big|large|heavy))\b")),
-    ("high", re.compile(r"\b(?:many|lots|loads|tons|hundreds|thousands|dozens|plenty|packed?)\b")),
-    ("medium", re.compile(r"\b(?:handful|several|some|moderate|a dozen|ten|a few)\b")),
-)
+# A number per host decides density before any words do ("30 containers per host").
 _PER_HOST = re.compile(
     r"(\d+)\s*(?:[\w-]+\s+){0,2}(?:per|on each|on every|a|each)\s+(?:host|server|box|machine|node)")
 DENSE_AT_LEAST = 20
@@ -122,6 +120,8 @@ class FieldReading:
     start: int
     end: int
     text: str
+    # The option was decided by the clause's words (`decided_by_words`), not its meaning.
+    by_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,9 @@ class AnswerOptions:
     short_answers: Mapping[str, Mapping[str, Sequence[str]]]
     negated: Mapping[str, str]
     min_score: Mapping[str, float]
+    # field -> option -> phrases that decide the option once a clause is read as the field.
+    decided_by_words: Mapping[str, Mapping[str, Sequence[str]]] = dataclass_field(
+        default_factory=dict)
 
 
 def load_options(path: Path = OPTIONS_PATH) -> AnswerOptions:
@@ -146,7 +149,8 @@ def load_options(path: Path = OPTIONS_PATH) -> AnswerOptions:
 
     return AnswerOptions(table(data["fields"]), table(data.get("short_answers") or {}),
                          dict(data.get("negated") or {}),
-                         {f: float(v) for f, v in (data.get("min_score") or {}).items()})
+                         {f: float(v) for f, v in (data.get("min_score") or {}).items()},
+                         table(data.get("decided_by_words") or {}))
 
 
 def option_value(option: str) -> Any:
@@ -165,7 +169,21 @@ def clauses(text: str) -> list[tuple[int, int, str]]:
         start = match.end()
     if text[start:].strip():
         spans.append((start, len(text), text[start:].strip()))
-    return spans
+    return _qualifiers_joined(text, spans)
+
+
+def _qualifiers_joined(text: str, spans: list[tuple[int, int, str]]
+                       ) -> list[tuple[int, int, str]]:
+    """A short "but ..." clause qualifies the one before ("our own code but sensitive")."""
+    joined: list[tuple[int, int, str]] = []
+    for start, end, piece in spans:
+        between = text[joined[-1][1]:start].lower() if joined else ""
+        if joined and "but" in between.split() and len(piece.split()) <= SHORT_WORDS:
+            first = joined.pop()
+            joined.append((first[0], end, text[first[0]:end].strip()))
+        else:
+            joined.append((start, end, piece))
+    return joined
 
 
 class AnswerReader:
@@ -175,6 +193,7 @@ class AnswerReader:
         self._encode = encode
         self._negated = options.negated
         self._min_score = options.min_score
+        self._word_rules = WordRules(options.decided_by_words)
         # (field, option, short): short answers count only for the question asked.
         self._rows: list[tuple[str, str, bool]] = []
         texts: list[str] = []
@@ -266,10 +285,15 @@ class AnswerReader:
         elif negated and field in self._negated and option != self._negated[field]:
             value, runner_up = self._negated[field], per_option.get(self._negated[field], -1.0)
         margin = score - runner_up
-        if field == "density" and (counted := density_from_words(piece.lower())):
-            # The quantity decides between the options, not how close they sound.
-            value, margin = counted, max(margin, MARGIN)
-        return FieldReading(field, value, score, margin, start, end, piece)
+        decided = None if negated else self._word_rules.decide(field, piece.lower(), value)
+        if decided is not None:
+            # A quantity or an intensity decides between the options, not how close
+            # they sound ("a handful" embeds much like "lots"). Density's options differ
+            # only in quantity, so how far apart they sound says nothing there either.
+            value = decided
+            margin = max(margin, MARGIN) if field == "density" else margin
+        return FieldReading(field, value, score, margin, start, end, piece,
+                            by_words=decided is not None)
 
 
 def is_confident(reading: FieldReading, min_score: Mapping[str, float]) -> bool:
@@ -287,16 +311,41 @@ def is_confident(reading: FieldReading, min_score: Mapping[str, float]) -> bool:
         reading.score >= CLEAR_THRESHOLD and reading.margin >= CLEAR_MARGIN)
 
 
-def density_from_words(text: str) -> str | None:
-    """The density a clause's number per host or quantity words give, if any."""
-    per_host = _PER_HOST.search(text)
-    if per_host:
-        count = int(per_host.group(1))
-        return "high" if count >= DENSE_AT_LEAST else "low" if count <= SPARSE_AT_MOST else "medium"
-    for value, pattern in _DENSITY_WORDS:
-        if pattern.search(text):
-            return value
-    return None
+# An option these words would replace is kept: "customers' code, very sensitive data" is
+# still untrusted code, however sensitive.
+NEVER_DECIDED_BY_WORDS = {"isolation": frozenset({"untrusted"})}
+
+
+class WordRules:
+    """The phrases of `decided_by_words`: the longest one in a clause decides its option."""
+
+    def __init__(self, table: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
+        self._rules = {
+            field: sorted(((phrase.lower(), re.compile(rf"\b{re.escape(phrase.lower())}\b"),
+                            option_value(option))
+                           for option, phrases in options.items() for phrase in phrases),
+                          key=lambda rule: -len(rule[0]))
+            for field, options in table.items()
+        }
+
+    def decide(self, field: str, text: str, value: Any = None) -> Any:
+        """The option the words of `text` give `field`, or None.
+
+        Args:
+            field: The field the clause is read as.
+            text: The clause, lower case.
+            value: The option its meaning gave, which some options keep.
+        """
+        if value in NEVER_DECIDED_BY_WORDS.get(field, ()):
+            return None
+        if field == "density" and (per_host := _PER_HOST.search(text)):
+            count = int(per_host.group(1))
+            return ("high" if count >= DENSE_AT_LEAST
+                    else "low" if count <= SPARSE_AT_MOST else "medium")
+        for _, pattern, option in self._rules.get(field, ()):
+            if pattern.search(text):
+                return option
+        return None
 
 
 def count_entities(text: str) -> list[dict[str, Any]]:
@@ -385,16 +434,23 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     readings = [r for r in readings if not (
         len(r.text.split()) <= NAMED_CLAUSE_WORDS
         and any(r.start <= start < r.end for start, _ in named_spans))]
-    if text.rstrip().endswith("?"):
-        # A question mostly asks about things ("would you run MySQL in production?"):
-        # only what is said plainly describes the visitor's own workload.
+    # A question keeps its topic whether or not it ends with "?": forum titles often don't
+    # ("how to run windows containers on a linux host").
+    words = text.lower().split()
+    statement = not text.rstrip().endswith("?") and not (
+        words and words[0].strip(",.:") in QUESTION_WORDS)
+    if not statement:
+        # A question mostly asks about things ("would you run MySQL in production?",
+        # "can you recommend something for our apps"): only what is said plainly
+        # describes the visitor's own workload.
         readings = [r for r in readings if r.score >= QUESTION_THRESHOLD]
     fields = [*reader.fields, *NAMED_FIELDS]
     entities = merge_entities(existing, readings, fields)
     if not any(e.get("entity") == "workload_count" for e in entities):
         entities += count_entities(text)
     candidate_data = {
-        field: {"value": r.value, "score": round(r.score, 3), "margin": round(r.margin, 3)}
+        field: {"value": r.value, "score": round(r.score, 3), "margin": round(r.margin, 3),
+                **({"by_words": True} if r.by_words else {})}
         for field, r in candidates.items()
     }
     promoted = None
@@ -404,12 +460,11 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     # ("We're moving off VMware. About 200 servers, ..."), and so does a short reply
     # naming one ("windows only"); a question keeps its topic.
     details = {e["entity"] for e in entities if e.get("entity") in fields}
-    # A question keeps its topic whether or not it ends with "?": forum titles often don't
-    # ("how to run windows containers on a linux host").
-    words = text.lower().split()
-    statement = not text.rstrip().endswith("?") and not (
-        words and words[0].strip(",.:") in QUESTION_WORDS)
-    describes = statement and (len(details) >= 2 or (details and len(text.split()) <= 4))
+    # A statement describes a workload when it has several details, is a short reply
+    # naming one, or says one plainly ("dozens of containers per host" resembles the
+    # density topic, but tells us the visitor's density).
+    describes = statement and (len(details) >= 2 or (details and len(words) <= 4) or (
+        len(words) <= PLAIN_DETAIL_WORDS and any(r.score >= PLAIN_DETAIL for r in readings)))
     # A short reply that is one of the short answers ("slow is fine") answers whatever
     # was asked, even if it resembles a topic.
     short_reply = statement and len(text.split()) <= SHORT_REPLY_WORDS and any(

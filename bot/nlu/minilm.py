@@ -192,6 +192,10 @@ class MiniLMEncoder:
                                       f"{error}") from error
         return cls(weights, tokenizer_json, backend)
 
+    def whole_words(self) -> frozenset[str]:
+        """The vocabulary's whole English words ("seconds", not "##s" or "[CLS]")."""
+        return frozenset(piece for piece in self._tokenizer.get_vocab() if piece.isalpha())
+
     def token_ids(self, text: str) -> list[int]:
         """Word-piece ids with [CLS] and [SEP], cut at MAX_TOKENS."""
         ids: list[int] = self._tokenizer.encode(text).ids

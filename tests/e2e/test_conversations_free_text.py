@@ -33,6 +33,7 @@ DIALOGUES: list[dict[str, Any]] = yaml.safe_load(DIALOGUES_PATH.read_text())["di
 TARGET_ACCURACY = 0.95
 NOT_SAID = "(not said)"
 MAX_QUESTIONS = 16
+GENERIC_REPLIES = ("didn't catch that", "didn't quite get that", "lost the thread")
 
 # (dialogue, text, field, expected, got) for every expected field value.
 RESULTS: list[tuple[str, str, str, Any, Any]] = []
@@ -69,11 +70,15 @@ def _play(visitor: RestVisitor, name: str, turn: dict[str, Any],
     for wanted in turn.get("reply", []):
         if wanted.lower() not in said.lower():
             problems.append(f"{turn.get('say')!r}: reply lacks {wanted!r}: {said[:300]!r}")
+    expect = turn.get("expect") or {}
+    # A usable answer never gets a generic "didn't catch that" (issue 11's target).
+    generic = [phrase for phrase in GENERIC_REPLIES if expect and phrase in said.lower()]
+    problems += [f"{turn.get('say')!r}: a generic {phrase!r} for a usable answer"
+                 for phrase in generic]
     for unwanted in turn.get("no_reply", []):
         if unwanted.lower() in said.lower():
             problems.append(f"{turn.get('say')!r}: reply has {unwanted!r}: {said[:300]!r}")
     slots = visitor.slots() if (free_text or turn.get("slots_none")) else {}
-    expect = turn.get("expect") or {}
     if free_text:
         # A field the visitor did not speak to, filled anyway, is a misreading too.
         for field in FIELD_ORDER:

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,24 +30,11 @@ from bot.leads.services import submit_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
 from bot.settings import SettingsError, load_settings
 from tests.support.crm_standin import CrmStandIn
-from tests.support.leads_factory import make_draft
+from tests.support.leads_factory import Clock, make_draft
 
 RULES = load_scoring_rules()
 ROOT = Path(__file__).resolve().parents[2]
 FAST = RetryPolicy(max_attempts=5, base_seconds=1.0, cap_seconds=8.0)
-
-
-class Clock:
-    """A clock the test moves forward, so backoff is checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def hubspot(crm: CrmStandIn, timeout: float = 2.0) -> HubSpotClient:

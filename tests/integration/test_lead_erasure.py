@@ -5,7 +5,7 @@ webhook (a signed `lead.erased` event), also when the delivery was in flight."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,28 +14,16 @@ from bot.crm.base import CrmClient
 from bot.crm.hubspot import HubSpotClient
 from bot.crm.webhook import WebhookClient
 from bot.leads.delivery import DeliveryReport, WorkerOptions, deliver_pending
-from bot.leads.model import utc_now
 from bot.leads.outbox import OutboxEntry, RetryPolicy
 from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import forget_conversation, submit_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
 from tests.support.crm_standin import CrmStandIn
-from tests.support.leads_factory import make_draft
+from tests.support.leads_factory import Clock, make_draft
 
 RULES = load_scoring_rules()
 POLICY = RetryPolicy(max_attempts=5, base_seconds=1.0, cap_seconds=8.0)
 LEASE = 30.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def client_for(adapter: str, crm: CrmStandIn) -> CrmClient:

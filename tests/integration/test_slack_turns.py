@@ -8,13 +8,9 @@ scripted turn in place of Rasa) and posts to a fake Slack Web API on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,9 +18,8 @@ import requests
 from bot.channels.slack_signature import sign
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT
 from tests.support.fake_slack import FakeSlack
-from tests.support.servers import free_port
+from tests.support.slack_channel_app import serving_slack_channel
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "integration-signing-secret"
 
 
@@ -36,25 +31,9 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(scope="module")
 def webhook(slack: FakeSlack) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "TURN_TIMEOUT_SECONDS": "1", "REDIS_HOST": ""}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.slack_channel_app", str(port), slack.base_url,
-         SECRET], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/webhooks/slack"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(base + "/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError("the Slack channel test server did not start") from None
-            time.sleep(0.2)
-    yield base + "/webhook"
-    process.terminate()
-    process.wait(10)
+    env = {"TURN_TIMEOUT_SECONDS": "1", "REDIS_HOST": ""}
+    with serving_slack_channel(slack.base_url, SECRET, env) as url:
+        yield url
 
 
 def say(webhook: str, text: str) -> str:

@@ -7,7 +7,14 @@
 
 It answers like Slack (`{"ok": true, "ts": ...}`), accepts JSON and form bodies, checks
 the bearer token, and can be told to answer the next calls with an error
-(`slack.fail_next(...)`), to test retries and refusals.
+(`slack.fail_next(...)`), to test retries and refusals; with `after_handling=True`, or
+with `slack.stall_next(seconds)`, the call takes effect but its answer is lost (an error
+or a timeout), the window in which a sender cannot know whether it posted.
+
+It keeps the channels' messages, as Slack does: `chat.postMessage` adds one (with its
+`metadata`), `chat.update` and `chat.delete` change them (`message_not_found` when there
+is none), `conversations.history` lists them newest first (from `oldest`, with their
+metadata when `include_all_metadata` is set): `slack.messages("C0SALES")`.
 """
 
 from __future__ import annotations
@@ -41,9 +48,11 @@ class FakeSlack:
                  port: int = 0) -> None:
         self.token = token
         self._calls: list[ApiCall] = []
-        self._failures: list[tuple[int, dict[str, Any]]] = []
+        # (status, body, whether the call takes effect first, seconds to stall first)
+        self._failures: list[tuple[int, dict[str, Any], bool, float]] = []
+        self._messages: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Condition()
-        self._ts = 1_700_000_000.000100
+        self._ts = time.time()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,10 +80,24 @@ class FakeSlack:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail_next(self, status: int = 200, body: dict[str, Any] | None = None) -> None:
-        """Answer the next call with `status` and `body` (default `ok: false`)."""
+    def fail_next(self, status: int = 200, body: dict[str, Any] | None = None,
+                  after_handling: bool = False) -> None:
+        """Answer the next call with `status` and `body` (default `ok: false`); with
+        `after_handling`, the call takes effect first (a post whose answer is lost)."""
         with self._lock:
-            self._failures.append((status, body or {"ok": False, "error": "internal_error"}))
+            self._failures.append(
+                (status, body or {"ok": False, "error": "internal_error"}, after_handling, 0.0))
+
+    def stall_next(self, seconds: float) -> None:
+        """Let the next call take effect, then wait `seconds` before answering (so that
+        a client with a shorter timeout gives up without knowing it succeeded)."""
+        with self._lock:
+            self._failures.append((200, {}, True, seconds))
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages the channel holds now, oldest first."""
+        with self._lock:
+            return [dict(m) for m in self._messages.get(channel, [])]
 
     def calls(self, method: str | None = None) -> list[ApiCall]:
         """The recorded calls, optionally of one method only, oldest first."""
@@ -114,22 +137,59 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
-            if failure is None and token == self.token:
-                self._ts += 0.0001
+            handled = token == self.token and (failure is None or failure[2])
+            body: dict[str, Any] = {}
+            if handled:
+                self._ts = max(time.time(), self._ts + 0.000001)
                 ts = f"{self._ts:.6f}"
                 self._calls.append(ApiCall(method, args, token, ts))
+                body = self._apply(method, args, ts)
                 self._lock.notify_all()
-            ts = f"{self._ts:.6f}"
-        if failure is not None:
-            status, body = failure
+        if failure is not None and failure[3]:
+            time.sleep(failure[3])
+            status = 200
+        elif failure is not None:
+            status, body = failure[0], failure[1]
         elif token != self.token:
             status, body = 200, {"ok": False, "error": "invalid_auth"}
         else:
-            status, body = 200, {"ok": True, "channel": args.get("channel"), "ts": ts,
-                                 "message": {"text": args.get("text"), "ts": ts}}
+            status = 200
         payload = json.dumps(body).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json; charset=utf-8")
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json; charset=utf-8")
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a stall)
+            pass
+
+    def _apply(self, method: str, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        """What Slack would do and answer for `method` (the lock is held)."""
+        channel = str(args.get("channel") or "")
+        held = self._messages.setdefault(channel, [])
+        found = [m for m in held if m["ts"] == args.get("ts")]
+        if method == "chat.postMessage":
+            message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"),
+                       "thread_ts": args.get("thread_ts"), "metadata": args.get("metadata")}
+            held.append(message)
+            return {"ok": True, "channel": channel, "ts": ts,
+                    "message": {"text": args.get("text"), "ts": ts}}
+        if method in ("chat.update", "chat.delete") and not found:
+            return {"ok": False, "error": "message_not_found"}
+        if method == "chat.update":
+            found[0].update(text=args.get("text"), blocks=args.get("blocks"))
+            return {"ok": True, "channel": channel, "ts": found[0]["ts"]}
+        if method == "chat.delete":
+            held.remove(found[0])
+            return {"ok": True, "channel": channel, "ts": found[0]["ts"]}
+        if method == "conversations.history":
+            oldest = float(args.get("oldest") or 0)
+            with_metadata = str(args.get("include_all_metadata")).lower() == "true"
+            listed = [{k: v for k, v in m.items() if with_metadata or k != "metadata"}
+                      for m in reversed(held) if float(m["ts"]) >= oldest]
+            return {"ok": True, "messages": listed, "has_more": False}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        return {"ok": True, "channel": channel, "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts}}

@@ -1,11 +1,11 @@
-"""Building leads for tests, with sensible defaults to override."""
+"""Building leads for tests, with sensible defaults to override, and a clock to move."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bot.leads.model import CONSENT_VERSION, Consent, Contact, LeadDraft
+from bot.leads.model import CONSENT_VERSION, Consent, Contact, LeadDraft, utc_now
 
 GIVEN_AT = datetime(2024, 6, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -32,3 +32,16 @@ def make_draft(**overrides: Any) -> LeadDraft:
     }
     values.update(overrides)
     return LeadDraft(**values)
+
+
+class Clock:
+    """A clock the test moves forward, so backoff and leases are checked without waiting."""
+
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)

@@ -2,6 +2,8 @@
 
     python -m tests.support.slack_channel_app PORT SLACK_API_BASE_URL SIGNING_SECRET
 
+or, from a test, `with serving_slack_channel(base_url, secret, env) as webhook: ...`.
+
 The turn does what the message says: `fail` raises, `silent` answers nothing, `slow`
 answers after 3 seconds, anything else is echoed. Settings (TURN_TIMEOUT_SECONDS, ...)
 come from the environment.
@@ -10,12 +12,22 @@ come from the environment.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
+import requests
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.channels.slack import GuardedSlackInput
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _scripted_turn(message: UserMessage) -> None:
@@ -29,6 +41,34 @@ async def _scripted_turn(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, "late answer")
         return
     await message.output_channel.send_text_message(message.sender_id, f"echo: {text}")
+
+
+@contextmanager
+def serving_slack_channel(
+    api_base_url: str, signing_secret: str, env: Mapping[str, str]
+) -> Iterator[str]:
+    """Run this app in a subprocess (with `env` added to ours); yields its webhook URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.slack_channel_app", str(port), api_base_url,
+         signing_secret], cwd=ROOT, env={**os.environ, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/webhooks/slack"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(base + "/", timeout=1)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError("the Slack channel test server did not start") from None
+            time.sleep(0.2)
+    try:
+        yield base + "/webhook"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ import pytest
 from bot.advisor.answers import answer_from_candidates
 from bot.nlu.answer_fields import (
     AnswerReader,
+    WordRules,
     clauses,
-    density_from_words,
+    load_options,
     read_message,
     shared_reader,
 )
@@ -57,6 +58,12 @@ def answer_to(reader: AnswerReader, field: str, text: str) -> Any:
         ("team_containers", "our team knows containers well", "strong"),
         ("team_containers", "a bit of docker", "some"),
         ("team_containers", "never used containers", "none"),
+        # Quantities and intensities, which embeddings blur (decided_by_words).
+        ("startup", "a second or two", "seconds"),
+        ("isolation", "our own code but sensitive", "high"),
+        ("team_containers", "we use docker daily", "strong"),
+        ("team_containers", "we use docker a lot in production", "strong"),
+        ("density", "lots of small functions", "high"),
     ],
 )
 def test_an_answer_is_read_for_the_question_asked(
@@ -101,4 +108,29 @@ def test_clauses_keep_their_spans() -> None:
      ("one big app", "low"), ("something", None)],
 )
 def test_density_from_quantities(text: str, expected: str | None) -> None:
-    assert density_from_words(text) == expected
+    assert WordRules(load_options().decided_by_words).decide("density", text) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value", "expected"),
+    [("startup", "a second or two", "subsecond", "seconds"),
+     ("startup", "under a second", "seconds", "subsecond"),
+     ("startup", "under a minute is fine", "minutes", "seconds"),
+     ("team_containers", "we use docker daily", "some", "strong"),
+     ("team_containers", "tried it on our laptops", "strong", "some"),
+     ("isolation", "our own code but sensitive", "medium", "high"),
+     # Sensitive data does not make customers' code any less untrusted.
+     ("isolation", "customers' code and sensitive data", "untrusted", None)],
+)
+def test_words_decide_quantities_and_intensities(field: str, text: str, value: str,
+                                                 expected: str | None) -> None:
+    assert WordRules(load_options().decided_by_words).decide(field, text, value) == expected
+
+
+def test_apps_of_our_own_are_about_whose_code_runs_not_legacy(reader: AnswerReader) -> None:
+    entities, _, _ = read_message(
+        "we store patient records so HIPAA applies, apps are our own, on red hat",
+        {"name": "inform", "confidence": 0.9}, [], reader)
+    found = {(e["entity"], e["value"]) for e in entities}
+    assert ("isolation", "medium") in found
+    assert not any(field == "legacy" for field, _ in found)

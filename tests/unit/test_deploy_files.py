@@ -328,6 +328,76 @@ def test_nginx_conf_is_balanced_and_terminated() -> None:
             raise AssertionError(f"nginx.conf: unterminated directive {line!r}")
 
 
+# ---- the widget on another site, behind two replicas (issue 13, item 8) -------------------
+
+WIDGET_JS = ROOT / "bot" / "channels" / "widget" / "static" / "widget.js"
+
+
+def _widget_affinity_parameter() -> str:
+    match = re.search(r"query:\s*\{\s*(\w+):\s*affinityKey\(\)", WIDGET_JS.read_text())
+    assert match, "widget.js sends no affinity key with its socket"
+    return match.group(1)
+
+
+def _ingresses_by_path() -> dict[str, dict[str, Any]]:
+    return {path["path"]: ingress
+            for ingress in _k8s_docs() if ingress["kind"] == "Ingress"
+            for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]}
+
+
+def _annotations(ingress: dict[str, Any]) -> dict[str, str]:
+    return {k.removeprefix("nginx.ingress.kubernetes.io/"): str(v)
+            for k, v in (ingress["metadata"].get("annotations") or {}).items()}
+
+
+def test_widget_connects_by_websocket_first_with_its_affinity_key() -> None:
+    widget = WIDGET_JS.read_text()
+    assert 'transports: ["websocket", "polling"]' in widget
+    assert "tryAllTransports: true" in widget
+    assert _widget_affinity_parameter() == "affinity"
+
+
+def test_ingress_keeps_each_socket_on_one_replica_by_the_widgets_key() -> None:
+    # Long-polling needs every request of a socket on one replica. From a page on another
+    # site a cookie is third-party (blocked by many browsers), so the key in the URL is
+    # hashed instead.
+    ingresses = _ingresses_by_path()
+    socket = _annotations(ingresses["/socket.io/"])
+    assert socket.get("upstream-hash-by") == f"$arg_{_widget_affinity_parameter()}"
+    assert "affinity" not in socket  # a cookie affinity would override the hash
+    # ingress-nginx balances per Service: the socket has its own, on the Rasa pods.
+    services = {d["metadata"]["name"]: d for d in _k8s_docs() if d["kind"] == "Service"}
+    socket_service = ingresses["/socket.io/"]["spec"]["rules"][0]["http"]["paths"][0][
+        "backend"]["service"]["name"]
+    rest_service = ingresses["/"]["spec"]["rules"][0]["http"]["paths"][0][
+        "backend"]["service"]["name"]
+    assert socket_service != rest_service
+    assert services[socket_service]["spec"]["selector"] == services[rest_service]["spec"][
+        "selector"]
+    # Everything else is stateless: no affinity, no hashing (REST turns spread out).
+    rest = _annotations(ingresses["/"])
+    assert "upstream-hash-by" not in rest and "affinity" not in rest
+    # The assistant answers CORS itself; nginx's CORS would send a second Allow-Origin.
+    for ingress in ingresses.values():
+        assert _annotations(ingress).get("enable-cors", "false") == "false"
+
+
+def test_nginx_keeps_each_socket_on_one_replica_and_passes_websocket_upgrades() -> None:
+    text = re.sub(r"#.*", "", NGINX.read_text())
+    key = re.search(r"map\s+\$arg_(\w+)\s+\$(\w+)\s*\{", text)
+    assert key and key.group(1) == _widget_affinity_parameter()
+    sticky = re.search(r"upstream\s+rasa_sticky\s*\{(.*?)\}", text, flags=re.S)
+    assert sticky and re.search(rf"^\s*hash\s+\${key.group(2)}\s+consistent\s*;",
+                                sticky.group(1), flags=re.M)
+    socket = re.search(r"location\s+/socket\.io/\s*\{(.*?)\}", text, flags=re.S)
+    assert socket, "nginx.conf has no location for /socket.io/"
+    body = socket.group(1)
+    assert "proxy_pass http://rasa_sticky;" in body
+    assert "proxy_http_version 1.1;" in body
+    assert re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade;", body)
+    assert re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade;", body)
+
+
 # ---- hardening (issue 13, item 13) --------------------------------------------------------
 
 def _pod_specs() -> dict[str, dict[str, Any]]:

@@ -9,7 +9,10 @@ Routes, under `/webhooks/widget/` (the channel's name is `widget`):
                                session id in the body (`{"session_id": ...}`, sent as
                                `text/plain` so a cross-site call needs no preflight): a
                                URL would put it in every proxy's access log;
-- socket.io on `/socket.io/`   (the path is configurable with `socketio_path`).
+- socket.io on `/socket.io/`   (the path is configurable with `socketio_path`); the
+                               widget connects by websocket, falls back to long-polling,
+                               and adds `affinity=<key>` to the URLs for the load
+                               balancer (deploy/README.md).
 
 Socket events (compatible with Rasa's socket.io channel): the client emits
 `session_request {session_id}` and receives `session_confirm <session_id>`; it emits
@@ -36,8 +39,9 @@ import rasa.core.channels.channel
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic, response
+from sanic.compat import Header
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic_cors.core import SANIC_CORS_EVALUATED
 from socketio import AsyncServer
 
@@ -126,6 +130,17 @@ def session_id_in_body(body: bytes | None) -> str:
     return value if isinstance(value, str) else ""
 
 
+def drop_credentials_without_allowed_origin(headers: Header) -> None:
+    """Remove `Access-Control-Allow-Credentials` from a response that allows no origin.
+
+    engine.io adds it to every response, also to the 400 that refuses a foreign origin.
+    Browsers ignore it without `Access-Control-Allow-Origin`, but a response should not
+    offer credentialed access to a page it refuses.
+    """
+    if "access-control-allow-origin" not in headers:
+        headers.popall("access-control-allow-credentials", None)
+
+
 def mark_cors_handled(request: Request) -> None:
     """Tell Sanic-CORS (`rasa run --cors ...`) that this response has its CORS headers.
 
@@ -201,8 +216,14 @@ class _WidgetBlueprint(SocketBlueprint):
             if request.path.startswith(socket_prefix):
                 mark_cors_handled(request)
 
-        # The socket.io route is the app's, not this blueprint's: an app middleware.
+        async def credentials_only_for_allowed_origins(request: Request,
+                                                       response: BaseHTTPResponse) -> None:
+            if request.path.startswith(socket_prefix):
+                drop_credentials_without_allowed_origin(response.headers)
+
+        # The socket.io route is the app's, not this blueprint's: app middlewares.
         app.register_middleware(cors_done_by_engineio, "request")
+        app.register_middleware(credentials_only_for_allowed_origins, "response")
         super().register(app, options)
 
 
@@ -305,7 +326,11 @@ class WidgetInput(SocketIOInput):
         """The Sanic blueprint with the socket.io server, static files and history."""
         sio = AsyncServer(
             async_mode="sanic",
+            # A callable, so that engine.io echoes the page's own origin, never `*`:
+            # the widget's long-polling fallback is credentialed (for load balancers
+            # that pin by cookie), and browsers refuse `*` on credentialed responses.
             cors_allowed_origins=self.origins.allows_environ,
+            cors_credentials=True,
             max_http_buffer_size=_MAX_PACKET_BYTES,
         )
         self.sio = sio

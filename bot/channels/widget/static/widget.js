@@ -19,6 +19,10 @@
  *   </script>
  *   <script src="https://assistant.example.com/webhooks/widget/static/widget.js" defer></script>
  *
+ * Behind several assistant replicas, the load balancer must keep a socket's requests on
+ * one replica by the `affinity` query parameter this widget sends (deploy/README.md,
+ * "The widget on another site").
+ *
  * Messages from the assistant (event `bot_uttered`) look like
  *   { text?, buttons?: [{title, payload}], custom?: {...}, image?, utter_action?, timestamp? }
  * Custom payloads understood here (send them with `dispatcher.utter_message(json_message=...)`
@@ -111,6 +115,7 @@
     }
   }
   var sessionKey = config.storageKey + ":" + config.serverUrl;
+  var affinityStorageKey = sessionKey + ":affinity";
 
   // ---------------------------------------------------------------- DOM helpers
   function el(tag, attrs, children) {
@@ -773,12 +778,42 @@
       });
   }
 
+  // A random key that keeps this browser's socket requests on one replica; shared by
+  // its tabs (so that one turn's replies reach them all) and unrelated to the session id,
+  // which must stay out of URLs.
+  function affinityKey() {
+    var key = storageGet("localStorage", affinityStorageKey);
+    if (!key || !/^[0-9a-f]{16,64}$/.test(key)) {
+      var bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      key = Array.prototype.map.call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      }).join("");
+      storageSet("localStorage", affinityStorageKey, key);
+    }
+    return key;
+  }
+
   function connect() {
     if (state.socket || typeof window.io !== "function") {
       return;
     }
+    // Websocket first: one connection carries the whole session, so any replica can
+    // hold it. Long-polling is the fallback for networks that block websockets
+    // (tryAllTransports: after a failed websocket, try polling before giving up). Its
+    // requests are separate HTTP requests that must all reach the replica holding the
+    // session. A cookie cannot be relied on for that here: on another site it is a
+    // third-party cookie, which many browsers block. So every request carries the
+    // affinity key in its URL and the load balancer hashes it (deploy/README.md).
+    // withCredentials still lets a load balancer that can only pin by cookie work where
+    // the browser allows it (the server answers credentialed requests for allowed
+    // origins only).
     var socket = window.io(config.serverUrl, {
       path: config.socketPath,
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      withCredentials: true,
+      query: { affinity: affinityKey() },
       reconnection: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 4000
