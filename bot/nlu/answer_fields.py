@@ -78,6 +78,9 @@ QUESTION_WORDS = frozenset({
     "what", "whats", "what's", "how", "why", "when", "where", "which", "who", "is", "are",
     "can", "could", "does", "do", "did", "should", "would", "will", "isn't", "aren't",
     "doesn't", "question", "noob", "dumb", "q"})
+# Words before the first word that says whether a message is a question.
+LEADING_FILLERS = frozenset({"hi", "hello", "hey", "ok", "okay", "so", "well", "and",
+                             "also", "hmm", "um", "quick", "please", "thanks"})
 EXTRACTOR = "AnswerFieldExtractor"
 # The parse-data key of the best option per field (read by actions/advisor.py).
 CANDIDATES = "answer_candidates"
@@ -437,8 +440,10 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     # A question keeps its topic whether or not it ends with "?": forum titles often don't
     # ("how to run windows containers on a linux host").
     words = text.lower().split()
-    statement = not text.rstrip().endswith("?") and not (
-        words and words[0].strip(",.:") in QUESTION_WORDS)
+    # "hi, can you ..." is a question all the same: greetings and fillers come first.
+    first = next((w for w in (w.strip(",.:!") for w in words) if w not in LEADING_FILLERS),
+                 "")
+    statement = not text.rstrip().endswith("?") and first not in QUESTION_WORDS
     if not statement:
         # A question mostly asks about things ("would you run MySQL in production?",
         # "can you recommend something for our apps"): only what is said plainly

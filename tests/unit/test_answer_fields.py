@@ -134,3 +134,11 @@ def test_apps_of_our_own_are_about_whose_code_runs_not_legacy(reader: AnswerRead
     found = {(e["entity"], e["value"]) for e in entities}
     assert ("isolation", "medium") in found
     assert not any(field == "legacy" for field, _ in found)
+
+
+def test_a_greeting_before_a_question_keeps_it_a_question(reader: AnswerReader) -> None:
+    entities, _, promoted = read_message(
+        "hi, can you recommend something for our apps",
+        {"name": "ask_use_case_recommendation", "confidence": 0.8}, [], reader)
+    assert not [e for e in entities if e["entity"] == "legacy"]
+    assert promoted is None
