@@ -1,11 +1,16 @@
 # The README's commands. Every target sets up .venv/ first when needed.
-.PHONY: run test setup train shell lint types bench bench-quick soak nlu-eval services clean
+.PHONY: run test test-fast setup train shell lint types bench bench-quick soak nlu-eval services clean
 
 run:            ## set up, train when needed, start the Rasa and action servers
 	bash scripts/run.sh
 
 test:           ## set up and run every test (what CI runs)
 	bash scripts/test.sh
+
+test-fast: setup  ## lint, types and the unit tests: no services, no root, about a minute
+	.venv/bin/ruff check bot actions tests bench
+	.venv/bin/mypy
+	.venv/bin/pytest -q -p no:cacheprovider tests/unit
 
 setup:          ## create .venv/ with Python 3.10 and the pinned dependencies
 	bash scripts/setup.sh

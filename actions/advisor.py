@@ -28,7 +28,9 @@ from bot.advisor.answers import (
 from bot.advisor.engine import questions_that_could_change, recommend
 from bot.advisor.profile import FIELD_ORDER
 from bot.advisor.report import chat_fields, scorecard
+from bot.advisor.retries import question_responses, record_answer, record_miss
 from bot.advisor.rules import Rules, load_rules
+from bot.insights.feedback import feedback_buttons, recommendation_subject
 from bot.settings import load_settings
 
 FORM_NAME = "advisor_form"
@@ -44,9 +46,6 @@ ASKED_IF_DECISIVE = ("traffic", "privileged", "os_patching", "licences", "work_p
 # (FAQ intents), greetings or "talk to sales" are not answers: the form is rejected so
 # that the rules answer them, and then it resumes.
 ANSWER_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "out_of_scope"})
-# After this many answers that were not understood the question is explained with
-# buttons; one more miss and the default is assumed, so the form never loops.
-TRIES_BEFORE_EXPLAINING = 2
 RETRIES_SLOT = "advisor_retries"
 
 
@@ -160,19 +159,18 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
             answer = normalise_answer(slot, tracker.latest_message.get("text") or "")
         retries = _retries(tracker)
         if answer is not None:
-            retries.pop(slot, None)
-            return {slot: [answer] if slot == "os_mix" else answer, RETRIES_SLOT: retries}
+            return {slot: [answer] if slot == "os_mix" else answer,
+                    RETRIES_SLOT: record_answer(retries, slot)}
         if slot != tracker.get_slot("requested_slot"):
             return {slot: None}  # an entity for another question that made no sense
-        retries[slot] = retries.get(slot, 0) + 1
-        if retries[slot] > TRIES_BEFORE_EXPLAINING:
-            retries.pop(slot)
+        miss = record_miss(retries, slot)
+        if miss.assume_default:
             dispatcher.utter_message(
                 response="utter_advisor_assumed",
                 assumption=default_description(slot, advisor_rules()),
             )
-            return {slot: NOT_SURE, RETRIES_SLOT: retries}
-        return {slot: None, RETRIES_SLOT: retries}
+            return {slot: NOT_SURE, RETRIES_SLOT: miss.retries}
+        return {slot: None, RETRIES_SLOT: miss.retries}
 
 
 class _AskAdvisorQuestion(Action, ABC):
@@ -193,63 +191,19 @@ class _AskAdvisorQuestion(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         misses = _retries(tracker).get(self.slot_name, 0)
-        if misses >= TRIES_BEFORE_EXPLAINING:
-            # Two misunderstandings in a row: explain, and offer a person.
-            dispatcher.utter_message(response=f"utter_explain_{self.slot_name}")
-            dispatcher.utter_message(response="utter_advisor_offer_person")
-            return []
-        if misses:
-            dispatcher.utter_message(response="utter_advisor_retry")
-        dispatcher.utter_message(response=f"utter_ask_{self.slot_name}")
+        for response in question_responses(self.slot_name, misses):
+            dispatcher.utter_message(response=response)
         return []
 
 
-class ActionAskIsolation(_AskAdvisorQuestion):
-    slot_name = "isolation"
+def _ask_action_class(field: str) -> type[_AskAdvisorQuestion]:
+    """`ActionAskOsMix` for `os_mix`: one ask action a question, made from the list."""
+    class_name = "ActionAsk" + "".join(part.title() for part in field.split("_"))
+    return type(class_name, (_AskAdvisorQuestion,), {"slot_name": field})
 
 
-class ActionAskOsMix(_AskAdvisorQuestion):
-    slot_name = "os_mix"
-
-
-class ActionAskDensity(_AskAdvisorQuestion):
-    slot_name = "density"
-
-
-class ActionAskStartup(_AskAdvisorQuestion):
-    slot_name = "startup"
-
-
-class ActionAskStateful(_AskAdvisorQuestion):
-    slot_name = "stateful"
-
-
-class ActionAskLegacy(_AskAdvisorQuestion):
-    slot_name = "legacy"
-
-
-class ActionAskTeamContainers(_AskAdvisorQuestion):
-    slot_name = "team_containers"
-
-
-class ActionAskTraffic(_AskAdvisorQuestion):
-    slot_name = "traffic"
-
-
-class ActionAskPrivileged(_AskAdvisorQuestion):
-    slot_name = "privileged"
-
-
-class ActionAskOsPatching(_AskAdvisorQuestion):
-    slot_name = "os_patching"
-
-
-class ActionAskLicences(_AskAdvisorQuestion):
-    slot_name = "licences"
-
-
-class ActionAskWorkPattern(_AskAdvisorQuestion):
-    slot_name = "work_pattern"
+# The action server registers every concrete Action subclass, these included.
+ASK_ACTIONS = tuple(_ask_action_class(field) for field in FORM_QUESTIONS)
 
 
 class ActionRecommend(Action):
@@ -289,6 +243,8 @@ class ActionRecommend(Action):
             json_message={"scorecard": {**scorecard(rec),
                                         "understood": understood_profile(answers, rules)}},
             **chat_fields(rec, not_sure),
+            # "Was this helpful?", after the response's own buttons.
+            buttons=feedback_buttons(recommendation_subject(rec.verdict)),
         )
         kept = {**rec.to_dict(), "not_sure": list(not_sure)}
         return [

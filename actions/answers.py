@@ -15,6 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.insights.feedback import feedback_buttons
 from bot.offerings import OFFERINGS_INTENT, Catalogue, load_catalogue
 from bot.topics import show_answer_payload
 
@@ -24,7 +25,7 @@ GENERAL_ANSWER = "general"
 
 
 def _offering_reply(dispatcher: CollectingDispatcher, catalogue: Catalogue,
-                    answer_key: str | None) -> bool:
+                    answer_key: str | None, rated: bool = False) -> bool:
     """An answer about our products; with no key, the list of products."""
     found = catalogue.answer(answer_key) if answer_key else catalogue.overview()
     if found is None:
@@ -36,14 +37,18 @@ def _offering_reply(dispatcher: CollectingDispatcher, catalogue: Catalogue,
     buttons.append({"title": "Recommend for my workload",
                     "payload": "/ask_use_case_recommendation"})
     buttons.append({"title": "Talk to our solutions team", "payload": "/contact_sales"})
+    # "Was this helpful?" (retrieval answers get theirs from bot/insights/feedback_nlg.py).
+    if rated and answer_key:
+        buttons += feedback_buttons(answer_key)
     dispatcher.utter_message(text=text, buttons=buttons)
     return True
 
 
-def _show(dispatcher: CollectingDispatcher, domain: dict[str, Any], answer_key: str) -> bool:
+def _show(dispatcher: CollectingDispatcher, domain: dict[str, Any], answer_key: str,
+          rated: bool = False) -> bool:
     """Utter the answer with this key; False when there is no such answer."""
     if answer_key.startswith(f"{OFFERINGS_INTENT}/"):
-        return _offering_reply(dispatcher, load_catalogue(), answer_key)
+        return _offering_reply(dispatcher, load_catalogue(), answer_key, rated)
     response = f"utter_{answer_key}"
     if response not in (domain.get("responses") or {}):
         return False
@@ -87,11 +92,12 @@ class ActionShowAnswer(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         named = next(tracker.get_latest_entity_values(ANSWER_KEY_ENTITY), None)
         if isinstance(named, str):
-            if not _show(dispatcher, domain, named):
+            if not _show(dispatcher, domain, named, rated=not tracker.active_loop_name):
                 dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         overview = more_on(last_answer_key(tracker.events))
-        if overview is None or not _show(dispatcher, domain, overview):
+        if overview is None or not _show(dispatcher, domain, overview,
+                                         rated=not tracker.active_loop_name):
             dispatcher.utter_message(response="utter_no_more_detail")
         return []
 
@@ -107,6 +113,7 @@ class ActionAnswerOffering(Action):
         selector = (tracker.latest_message or {}).get("response_selector") or {}
         chosen = ((selector.get(OFFERINGS_INTENT) or {}).get("response") or {}).get(
             "intent_response_key")
-        if not isinstance(chosen, str) or not _show(dispatcher, domain, chosen):
+        if not isinstance(chosen, str) or not _show(dispatcher, domain, chosen,
+                                                    rated=not tracker.active_loop_name):
             _offering_reply(dispatcher, load_catalogue(), None)
         return []

@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.slot_hooks import SlotHooks
+from bot.advisor.profile import FIELD_ORDER
 from bot.leads.db import DatabaseConfigError
 from bot.leads.form import (
     FORM_SLOTS,
@@ -35,12 +36,6 @@ from bot.topics import TOPIC_TITLES
 
 logger = logging.getLogger(__name__)
 
-# The advisor's profile slots (bot/advisor/profile.py), used when its recommendation
-# does not carry the profile itself.
-ADVISOR_PROFILE_SLOTS = (
-    "isolation", "os_mix", "kernel_custom", "density", "workload_count", "startup",
-    "legacy", "stateful", "gpu", "compliance", "team_containers",
-)
 
 
 def _reset_lead_slots() -> list[EventType]:
@@ -120,7 +115,7 @@ class ActionFinishLeadForm(Action):
 
         recommendation = read_recommendation(slots.get("recommendation"))
         profile = recommendation.get("profile") or {
-            name: slots[name] for name in ADVISOR_PROFILE_SLOTS if slots.get(name) is not None
+            name: slots[name] for name in FIELD_ORDER if slots.get(name) is not None
         }
         draft = draft_from_slots(
             slots,

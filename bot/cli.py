@@ -14,9 +14,9 @@ from collections.abc import Sequence
 # Each registered parser sets `func`, which returns the process exit code.
 COMMAND_MODULES = (
     "bot.preflight",
-    "bot.evaluation",
     "bot.advisor.cli",
     "bot.leads.cli",
+    "bot.insights.cli",
 )
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+# The insight page shows the business's figures: a guessable token is no protection.
+MIN_ADMIN_TOKEN_CHARS = 16
 
 
 class SettingsError(ValueError):
@@ -90,10 +92,6 @@ class Settings:
     leads_batch_size: int = 20
     # Rasa's tracker store, where "forget me" deletes the conversation's events.
     tracker_database_url: str = "sqlite:///var/tracker.db"
-    # Test-only hook: the worker pauses at this point (after_claim | after_send) and
-    # writes LEADS_TEST_PAUSE_FILE, so the SIGKILL tests can kill it there.
-    leads_test_pause_at: str = ""
-    leads_test_pause_file: str = ""
 
     # --- Redis, shared by the replicas (the same variables as the lock store's) ---
     # Set in production: Slack's delivery ids are remembered there, so a retry that
@@ -137,6 +135,11 @@ class Settings:
     # Longest a visitor waits for a turn before the channel answers for it (the turn goes
     # on); Rasa itself waits up to 300 s for a custom action. 0 or less: no limit.
     turn_timeout_seconds: float = 10.0
+
+    # --- the insight page (bot/channels/insights.py) ---
+    # /admin/insights is served only when this is set; callers send it as
+    # `Authorization: Bearer <token>` or as the password of HTTP Basic auth (a browser).
+    admin_token: str = ""
 
     @property
     def slack_enabled(self) -> bool:
@@ -185,6 +188,9 @@ class Settings:
                 raise SettingsError(
                     f"TRUSTED_PROXIES must list addresses or CIDR ranges, got {proxy!r}"
                 ) from exc
+        if self.admin_token and len(self.admin_token) < MIN_ADMIN_TOKEN_CHARS:
+            raise SettingsError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} "
+                                "characters long (e.g. `openssl rand -hex 24`)")
         if missing:
             raise SettingsError("missing settings: " + "; ".join(missing))
 
@@ -235,8 +241,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tracker_database_url=(
             env.get("TRACKER_DATABASE_URL", "").strip() or defaults.tracker_database_url
         ),
-        leads_test_pause_at=env.get("LEADS_TEST_PAUSE_AT", "").strip(),
-        leads_test_pause_file=env.get("LEADS_TEST_PAUSE_FILE", "").strip(),
         redis_host=env.get("REDIS_HOST", "").strip(),
         redis_port=_int(env, "REDIS_PORT", defaults.redis_port),
         redis_db=_int(env, "REDIS_DB", defaults.redis_db),
@@ -263,4 +267,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             100 * _int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages)),
         trusted_proxies=_split_list(env.get("TRUSTED_PROXIES", "")),
         turn_timeout_seconds=_float(env, "TURN_TIMEOUT_SECONDS", defaults.turn_timeout_seconds),
+        admin_token=env.get("ADMIN_TOKEN", "").strip(),
     )

@@ -55,8 +55,11 @@ cat <<MSG
 
 The assistant is running. Talk to it:
   - website widget demo:  http://127.0.0.1:$RASA_PORT/webhooks/widget/demo
-  - REST webhook:         curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+  - REST webhook:         (on when REST_CHANNEL_TOKEN is set)
+                          curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+                            -H "Authorization: Bearer \$REST_CHANNEL_TOKEN" \\
                             -d '{"sender": "me", "message": "what is a container?"}'
+  - insight page:         http://127.0.0.1:$RASA_PORT/admin/insights   (on when ADMIN_TOKEN is set)
   - terminal:             make shell   (in another terminal; a second Rasa server on port 5006 that uses this action server)
 Press Ctrl-C to stop both servers.
 MSG

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.advisor.profile import FIELD_ORDER, WorkloadProfile
 from bot.advisor.rules import FACT_FIELDS, FACT_ORDER, FACT_VALUES, HYBRID_KINDS, Rules
+from bot.advisor.summary import RecommendationSummary
 
 MAX_REASONS = 3
 MAX_REASONS_PER_SIDE = 3
@@ -120,6 +121,11 @@ class Recommendation:
         ]
         pulls.sort(key=lambda item: (-item[0], item[1]))
         return tuple(why for _, _, why in pulls)
+
+    def summary(self) -> RecommendationSummary:
+        """What the leads, the CRM and Slack keep of it (they read it from `to_dict()`)."""
+        return RecommendationSummary(self.verdict, self.hybrid_kind, self.title,
+                                     self.confidence, self.reasons)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the command line's and the chat's format).

@@ -29,6 +29,7 @@ _ENDPOINTS = {
     "rest": "/webhooks/rest/webhook",
     "widget": "/webhooks/widget/demo",
     "slack": "/webhooks/slack/webhook",
+    "insights": "/admin/insights",
 }
 
 
@@ -42,7 +43,7 @@ def _read(path: Path) -> dict[str, Any]:
 def channel_label(key: str) -> str:
     """A short name for a credentials key (`bot.channels.rest.GuardedRestInput` -> `rest`)."""
     lowered = key.lower()
-    for name in ("widget", "slack", "rest", "socketio"):
+    for name in ("widget", "slack", "rest", "socketio", "insights"):
         if name in lowered:
             return name
     return key
@@ -73,6 +74,8 @@ def summary(credentials: Mapping[str, Any], settings: Settings, public_url: str 
         lines.append(f"    {label:<7} {root}{where}" if where else f"    {label}")
     if "slack" not in labels:
         lines.append("    slack   off (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable it)")
+    if "insights" in labels and not settings.admin_token:
+        lines.append("    insights off (set ADMIN_TOKEN to serve /admin/insights)")
     if "widget" in labels:
         lines.append("    widget origins allowed: " + ", ".join(settings.allowed_origins)
                      + " (and the server's own)")

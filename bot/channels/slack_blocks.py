@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.advisor.summary import NO_VERDICT, verdict_of
+
 MAX_BLOCKS = 50
 MAX_ACTION_ELEMENTS = 25
 MAX_BUTTON_TEXT = 75
@@ -273,10 +275,8 @@ def lead_summary_blocks(
 
 
 def _verdict_words(recommendation: Mapping[str, Any]) -> str | None:
-    verdict = recommendation.get("verdict") or recommendation.get("outcome")
-    if not verdict:
-        return None
-    return _VERDICTS.get(str(verdict).lower()) or humanise(verdict)
+    verdict = verdict_of(recommendation)
+    return None if verdict == NO_VERDICT else _VERDICTS.get(verdict) or humanise(verdict)
 
 
 # The alert's buttons; the Slack channel routes clicks on them to the leads package.

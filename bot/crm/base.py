@@ -8,6 +8,7 @@ adapter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +24,19 @@ RETRYABLE_4XX = frozenset({408, 425, 429})
 # Not the lead's fault but ours (an expired token, a revoked scope, a moved endpoint):
 # every lead would fail alike, so they keep retrying and the operator is alerted.
 OPERATOR_STATUSES = frozenset({401, 403})
+
+
+# The webhook event that asks the receiver to delete what it holds of a lead.
+ERASED_EVENT = "lead.erased"
+
+
+def payload_to_json(payload: Mapping[str, Any]) -> str:
+    """Serialise a payload the one way we sign and store it (stable, UTF-8 kept).
+
+    Here, with the adapters that sign and send it, so that no adapter needs the leads
+    package (which imports this one).
+    """
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

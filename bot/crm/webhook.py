@@ -19,8 +19,15 @@ from typing import Any
 
 import requests
 
-from bot.crm.base import DELIVERED, RETRY, DeliveryResult, classify_status, short
-from bot.leads.model import ERASED_EVENT, payload_to_json
+from bot.crm.base import (
+    DELIVERED,
+    ERASED_EVENT,
+    RETRY,
+    DeliveryResult,
+    classify_status,
+    payload_to_json,
+    short,
+)
 
 SIGNATURE_HEADER = "X-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"

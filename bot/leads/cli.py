@@ -32,10 +32,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.advisor.summary import verdict_of
 from bot.leads.db import DatabaseConfigError
 from bot.leads.delivery import deliver_pending, deliver_until_idle
 from bot.leads.erasure import process_erasures
-from bot.leads.model import Lead, build_crm_payload, recommendation_outcome, utc_now
+from bot.leads.model import Lead, build_crm_payload, utc_now
 from bot.leads.outbox import STATUSES, OutboxEntry
 from bot.leads.runtime import LeadsRuntime, retry_policy, worker_options
 from bot.leads.scoring import ScoringRulesError
@@ -237,7 +238,7 @@ def export_csv(rows: Sequence[tuple[Lead, list[OutboxEntry]]], out: TextIO) -> N
             "score": lead.qualification.score,
             "tier": lead.qualification.tier,
             "reasons": "; ".join(lead.qualification.reasons),
-            "recommendation": recommendation_outcome(draft.recommendation),
+            "recommendation": verdict_of(draft.recommendation),
             "consent_version": draft.consent.version,
             "consent_given_at": draft.consent.given_at.isoformat(),
             "conversation_id": draft.conversation_id,

@@ -41,11 +41,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.crm.base import DELIVERED, REJECTED, RETRY, CrmClient, DeliveryResult, SalesChannel
+from bot.crm.base import (
+    DELIVERED,
+    REJECTED,
+    RETRY,
+    CrmClient,
+    DeliveryResult,
+    SalesChannel,
+    payload_to_json,
+)
 from bot.leads.model import (
     build_erasure_payload,
     erasure_receipt,
-    payload_to_json,
     utc_now,
 )
 from bot.leads.outbox import (

@@ -6,11 +6,12 @@ conversation, and none of those concerns leak in here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from bot.crm.base import ERASED_EVENT
 
 TIMELINES = ("now", "this_quarter", "this_year", "exploring")
 BUDGET_BANDS = ("under_10k", "10k_50k", "50k_250k", "over_250k", "not_given")
@@ -106,25 +107,6 @@ class Lead:
         return f"lead-{self.lead_id}"
 
 
-def recommendation_outcome(recommendation: Mapping[str, Any]) -> str:
-    """The advisor's verdict (`vm`, `container`, `hybrid`) or `none`.
-
-    The advisor's JSON has evolved; accept the few key names it has used.
-    """
-    for key in ("outcome", "recommendation", "choice", "verdict", "kind"):
-        value = recommendation.get(key)
-        if isinstance(value, str) and value.strip():
-            word = value.strip().lower()
-            if word.startswith("vm") or "virtual" in word:
-                return "vm"
-            if "hybrid" in word or "both" in word or "micro" in word or "sandbox" in word:
-                return "hybrid"
-            if "container" in word:
-                return "container"
-            return word
-    return "none"
-
-
 def build_crm_payload(lead: Lead) -> dict[str, Any]:
     """The JSON document sent to the CRM for `lead` (the same for every adapter).
 
@@ -164,12 +146,6 @@ def build_crm_payload(lead: Lead) -> dict[str, Any]:
     }
 
 
-def payload_to_json(payload: Mapping[str, Any]) -> str:
-    """Serialise a payload the one way we sign and store it (stable, UTF-8 kept)."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-ERASED_EVENT = "lead.erased"
 
 
 def build_erasure_payload(

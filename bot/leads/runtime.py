@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from bot.crm.slack_sales import SlackSalesChannel
 from bot.leads.db import check_connection, create_db_engine, resolve_sqlite_path
 from bot.leads.delivery import Checkpoint, WorkerOptions
 from bot.leads.migrate import upgrade_database
-from bot.leads.outbox import OutboxEntry, RetryPolicy
+from bot.leads.outbox import RetryPolicy
 from bot.leads.scoring import ScoringRules, load_scoring_rules
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -47,7 +46,8 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def worker_options(settings: Settings, checkpoint: Checkpoint | None = None) -> WorkerOptions:
-    """Lease and batch size from the settings (plus the test pause hook when set)."""
+    """Lease and batch size from the settings; `checkpoint` is called at each step of a
+    delivery (the crash tests inject one that stops dead)."""
     # A HubSpot send can take two requests, each with a connect and a read timeout; the
     # lease must outlast that, or a second worker would take a row still in flight.
     if settings.leads_lease_seconds <= 4 * settings.crm_timeout_seconds:
@@ -57,30 +57,11 @@ def worker_options(settings: Settings, checkpoint: Checkpoint | None = None) -> 
         )
     if settings.leads_batch_size < 1:
         raise SettingsError("LEADS_BATCH_SIZE must be at least 1")
-    if checkpoint is None and settings.leads_test_pause_at:
-        checkpoint = pause_checkpoint(settings.leads_test_pause_at, settings.leads_test_pause_file)
     return WorkerOptions(
         lease_seconds=settings.leads_lease_seconds,
         batch_size=settings.leads_batch_size,
         checkpoint=checkpoint,
     )
-
-
-def pause_checkpoint(point: str, marker_file: str) -> Checkpoint:
-    """Test hook: at `point`, write the row id to `marker_file` and wait to be killed."""
-    if point not in ("after_claim", "after_send"):
-        raise SettingsError("LEADS_TEST_PAUSE_AT must be after_claim or after_send")
-
-    def _pause(name: str, entry: OutboxEntry) -> None:
-        if name != point:
-            return
-        logger.warning("test hook: pausing at %s on outbox row %s", name, entry.id)
-        if marker_file:
-            Path(marker_file).write_text(str(entry.id), encoding="utf-8")
-        while True:  # the test sends SIGKILL now
-            time.sleep(1)
-
-    return _pause
 
 
 @dataclass

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from bot.leads.model import TIERS, LeadDraft, Qualification, recommendation_outcome
+from bot.advisor.summary import verdict_of
+from bot.leads.model import TIERS, LeadDraft, Qualification
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "scoring.yml"
 
@@ -128,7 +129,7 @@ def lead_facts(
     """The named facts the rules can test, derived from the lead."""
     role = draft.contact.role.lower()
     return {
-        "recommendation": recommendation_outcome(recommendation),
+        "recommendation": verdict_of(recommendation),
         "size": draft.size,
         "timeline": draft.timeline,
         "authority": authority_level(role, rules),

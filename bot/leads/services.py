@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.channels.slack_blocks import SALES_TAKE_ACTION, escape
-from bot.crm.base import SalesChannel
+from bot.crm.base import SalesChannel, payload_to_json
 from bot.crm.slack_sales import SalesClick
 from bot.leads.model import (
     Lead,
@@ -25,7 +25,6 @@ from bot.leads.model import (
     LeadTaker,
     build_crm_payload,
     build_erasure_payload,
-    payload_to_json,
     utc_now,
 )
 from bot.leads.outbox import ALERT_DELETION, PENDING, SALES_ALERT, OutboxEntry

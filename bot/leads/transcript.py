@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.leads.model import recommendation_outcome
+from bot.advisor.summary import NO_VERDICT, verdict_of
 
 MAX_SUMMARY_CHARS = 600
 
@@ -32,8 +32,8 @@ def summarise_conversation(
     parts = []
     if topics:
         parts.append("Asked about: " + "; ".join(topics) + ".")
-    outcome = recommendation_outcome(recommendation)
-    if outcome != "none":
+    outcome = verdict_of(recommendation)
+    if outcome != NO_VERDICT:
         parts.append(f"Advisor recommended: {outcome}.")
     quotes = [text.strip() for _, text in user_turns if text and not text.startswith("/")]
     if quotes:

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import psycopg2
 import redis
-import yaml
 
 from bench.launcher import (
     PROJECT_ROOT,
@@ -34,6 +33,7 @@ from bench.launcher import (
     http_json,
     start_stack,
 )
+from tests.support.project import load_domain
 from tests.support.servers import REST_AUTH, model_under_test, rest_conversation
 
 TOKEN = "e2e-token"
@@ -45,11 +45,6 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 def credentials_file() -> Path:
     """The channel configuration under test: the project's, unless E2E_CREDENTIALS says."""
     return Path(os.environ.get("E2E_CREDENTIALS", PROJECT_ROOT / "credentials.yml"))
-
-
-def domain() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()) or {}
-    return data
 
 
 def model_for_tests(log_dir: Path) -> Path:
@@ -314,7 +309,10 @@ def actions_after_last_user(track: Mapping[str, Any]) -> list[str]:
 
 def custom_actions() -> set[str]:
     """Actions of the domain that run on the action server."""
-    return {str(a) for a in domain().get("actions") or [] if not str(a).startswith("utter_")}
+    # An entry is a name, or {name: options} (`send_domain: true`, issue 14).
+    names = {str(next(iter(a))) if isinstance(a, dict) else str(a)
+             for a in load_domain().get("actions") or []}
+    return {name for name in names if not name.startswith("utter_")}
 
 
 def text_running_a_custom_action(server: ServerProcess) -> str:

@@ -32,7 +32,6 @@ from tests.e2e.stack import (
     PostgresDatabase,
     bot_texts_by_turn,
     credentials_file,
-    domain,
     fresh_postgres_database,
     model_for_tests,
     new_sender,
@@ -43,6 +42,7 @@ from tests.e2e.stack import (
     tracker,
     user_events,
 )
+from tests.support.project import load_domain
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis,
               pytest.mark.timeout(900)]
@@ -166,7 +166,7 @@ def test_one_conversation_alternating_between_replicas_keeps_every_event_once(
     for text in FAQ_TURNS:
         turn(text)
 
-    form_run = FORM_NAME in (domain().get("forms") or {})
+    form_run = FORM_NAME in (load_domain().get("forms") or {})
     if form_run:
         replies = turn(FORM_TRIGGER)
         for _ in range(MAX_FORM_STEPS):

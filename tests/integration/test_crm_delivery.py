@@ -80,8 +80,8 @@ def test_webhook_delivers_a_signed_payload_with_its_idempotency_key(
     assert request.json() == build_crm_payload(lead)
     payload = request.json()
     assert payload["qualification"]["tier"] == lead.qualification.tier
-    assert payload["recommendation"] == {"outcome": "container",
-                                         "reasons": ["stateless web tier"]}
+    assert payload["recommendation"]["verdict"] == "container"
+    assert payload["recommendation"]["reasons"] == ["stateless web tier"]
     assert payload["consent"]["version"] == lead.draft.consent.version
     entry = outbox_of(leads_engine, lead)
     assert (entry.status, entry.attempts) == ("delivered", 1)
@@ -146,7 +146,7 @@ def test_hubspot_creates_a_contact_with_the_mapped_properties(
     assert contact["jobtitle"] == "CTO"
     assert contact["cloud_advisor_score"] == str(lead.qualification.score)
     assert contact["cloud_advisor_tier"] == lead.qualification.tier
-    assert json.loads(contact["cloud_advisor_recommendation"])["outcome"] == "container"
+    assert json.loads(contact["cloud_advisor_recommendation"])["verdict"] == "container"
     assert outbox_of(leads_engine, lead).crm_reference == "1001"
 
 

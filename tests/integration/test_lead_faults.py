@@ -25,10 +25,11 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+from bot.crm.base import payload_to_json
 from bot.crm.hubspot import HubSpotClient
 from bot.crm.webhook import WebhookClient
 from bot.leads.delivery import WorkerOptions, deliver_until_idle
-from bot.leads.model import Lead, build_crm_payload, payload_to_json, utc_now
+from bot.leads.model import Lead, build_crm_payload, utc_now
 from bot.leads.outbox import RetryPolicy
 from bot.leads.scoring import load_scoring_rules, score_lead
 from bot.leads.services import submit_lead
@@ -110,10 +111,9 @@ def test_a_worker_killed_mid_delivery_leaves_exactly_one_copy(
     lead = submit_lead(leads_engine, make_draft(), RULES)
     marker = tmp_path / "paused"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot", "leads", "deliver"],
+        [sys.executable, "-m", "tests.support.paused_worker", pause_at, str(marker)],
         cwd=ROOT,
-        env=_worker_env(leads_db_url, crm, adapter, LEADS_TEST_PAUSE_AT=pause_at,
-                        LEADS_TEST_PAUSE_FILE=str(marker)),
+        env=_worker_env(leads_db_url, crm, adapter),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from bot.advisor.summary import RecommendationSummary
 from bot.leads.model import CONSENT_VERSION, Consent, Contact, LeadDraft, utc_now
 
 GIVEN_AT = datetime(2024, 6, 1, 9, 30, tzinfo=timezone.utc)
@@ -27,7 +28,9 @@ def make_draft(**overrides: Any) -> LeadDraft:
         "budget": "50k_250k",
         "conversation_id": "conv-1",
         "profile": {"workload": "web shop", "untrusted_code": False},
-        "recommendation": {"outcome": "container", "reasons": ["stateless web tier"]},
+        "recommendation": RecommendationSummary(
+            "container", title="Containers", confidence=0.8,
+            reasons=("stateless web tier",)).to_dict(),
         "transcript_summary": "Asked about: cost.",
     }
     values.update(overrides)

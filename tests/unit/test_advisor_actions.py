@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advisor import (
+    ASK_ACTIONS,
     ASKED_IF_DECISIVE,
-    ActionAskStartup,
+    FORM_QUESTIONS,
     ActionRecommend,
     ActionResetAdvisor,
     ValidateAdvisorForm,
@@ -21,12 +21,6 @@ from actions.advisor import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def domain() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
-    return data
 
 
 @pytest.fixture
@@ -271,7 +265,8 @@ async def test_the_question_becomes_an_explanation_after_two_misses(
     tracker = make_tracker(
         domain, slots={"requested_slot": "startup", "advisor_retries": {"startup": misses}}
     )
-    assert await ActionAskStartup().run(dispatcher, tracker, domain) == []
+    ask_startup = next(action for action in ASK_ACTIONS if action.slot_name == "startup")
+    assert await ask_startup().run(dispatcher, tracker, domain) == []
     assert [m["response"] for m in dispatcher.messages] == responses
     for response in responses:
         assert response in domain["responses"]
@@ -396,3 +391,10 @@ async def test_a_message_after_the_result_that_changes_no_answer(
     )
     assert await ActionRecommend().run(dispatcher, tracker, domain) == []
     assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_no_change"]
+
+
+def test_every_form_question_has_its_ask_action_in_the_domain(domain: dict[str, Any]) -> None:
+    names = [action().name() for action in ASK_ACTIONS]
+    assert names == [f"action_ask_{field}" for field in FORM_QUESTIONS]
+    declared = {a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]}
+    assert set(names) <= declared

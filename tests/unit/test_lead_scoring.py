@@ -31,24 +31,24 @@ def score(recommendation: dict[str, Any] | None = None, **fields: Any) -> tuple[
     [
         # a CTO with 120 servers buying now with a budget: hot
         ({"role": "CTO", "size": 120, "timeline": "now", "budget": "over_250k"},
-         {"outcome": "hybrid"}, "hot"),
+         {"verdict": "hybrid"}, "hot"),
         ({"role": "Head of Platform", "size": 40, "timeline": "this_quarter",
-          "budget": "50k_250k"}, {"outcome": "container"}, "hot"),
+          "budget": "50k_250k"}, {"verdict": "container"}, "hot"),
         # an architect with a mid-size estate this year: warm
         ({"role": "Solutions Architect", "size": 25, "timeline": "this_year",
-          "budget": "10k_50k"}, {"outcome": "vm"}, "warm"),
+          "budget": "10k_50k"}, {"verdict": "vm"}, "warm"),
         # an engineer with a few servers, exploring: cold
         ({"role": "DevOps engineer", "size": 6, "timeline": "exploring",
           "budget": "not_given"}, {}, "cold"),
         # a student is never a sales lead, however big the plan
         ({"role": "PhD student", "size": 1000, "timeline": "now",
-          "budget": "over_250k"}, {"outcome": "hybrid"}, "unqualified"),
+          "budget": "over_250k"}, {"verdict": "hybrid"}, "unqualified"),
         # exploring caps at warm even for a large estate and a CIO
         ({"role": "CIO", "size": 900, "timeline": "exploring", "budget": "over_250k"},
-         {"outcome": "hybrid"}, "warm"),
+         {"verdict": "hybrid"}, "warm"),
         # two workloads and no budget: at most cold
         ({"role": "CTO", "size": 2, "timeline": "now", "budget": "not_given"},
-         {"outcome": "container"}, "cold"),
+         {"verdict": "container"}, "cold"),
     ],
 )
 def test_tiers(fields: dict[str, Any], recommendation: dict[str, Any], expected_tier: str) -> None:
@@ -57,7 +57,7 @@ def test_tiers(fields: dict[str, Any], recommendation: dict[str, Any], expected_
 
 def test_score_adds_the_criteria_and_gives_one_reason_each() -> None:
     draft = make_draft(role="CTO", size=120, timeline="now", budget="over_250k")
-    result = score_lead(draft, {"outcome": "hybrid"}, RULES)
+    result = score_lead(draft, {"verdict": "hybrid"}, RULES)
     assert result.score == 100
     assert result.tier == "hot"
     assert [r.split(":")[0] for r in result.reasons] == [
@@ -81,7 +81,7 @@ def test_scores_stay_within_0_and_100() -> None:
 
 def test_the_recommendation_counts_towards_fit() -> None:
     without, _ = score({}, size=30)
-    hybrid, _ = score({"outcome": "hybrid"}, size=30)
+    hybrid, _ = score({"verdict": "hybrid"}, size=30)
     assert hybrid > without
 
 

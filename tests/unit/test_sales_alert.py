@@ -42,7 +42,7 @@ LEAD: dict[str, Any] = {
     "contact": {"name": "Ada", "email": "ada@example.com", "company": "Acme <Ltd>",
                 "role": "CTO"},
     "qualification": {"score": 88, "tier": "hot", "reasons": ["timeline: now (+30)"]},
-    "recommendation": {"outcome": "hybrid"},
+    "recommendation": {"verdict": "hybrid"},
     "transcript_summary": "Wants to move a web shop.",
 }
 AT = datetime(2026, 11, 30, 9, 15, tzinfo=timezone.utc)

@@ -113,7 +113,7 @@ def test_lead_summary_blocks() -> None:
         "timeline": "this_quarter",
         "size": 40,
         "budget": "50k_250k",
-        "recommendation": {"verdict": "containers"},
+        "recommendation": {"verdict": "container"},
         "transcript_summary": "Wants to move a web shop.",
     }
     blocks = lead_summary_blocks(lead)

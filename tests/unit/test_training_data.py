@@ -132,11 +132,6 @@ def training() -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def domain() -> dict[str, Any]:
-    return _load(DOMAIN)
-
-
-@pytest.fixture(scope="module")
 def rules() -> list[dict[str, Any]]:
     return [
         rule for path in sorted(RULES_DIR.glob("*.yml")) for rule in _load(path).get("rules") or []
