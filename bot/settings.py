@@ -109,6 +109,13 @@ class Settings:
     # Hot leads are posted to this channel (its id) through the lead outbox; unset, none
     # is. Its buttons come back through the Slack channel's interactivity endpoint.
     slack_sales_channel: str = ""
+    # Live handoff to a sales engineer in a thread of that channel (bot/handoff/): offered
+    # within these hours ("Mon-Fri 09:00-17:00, Sat 10:00-14:00", wall-clock time in
+    # HANDOFF_TIMEZONE); after HANDOFF_WAIT_SECONDS without an answer the visitor is
+    # offered the lead form instead.
+    handoff_hours: str = "Mon-Fri 09:00-17:00"
+    handoff_timezone: str = "UTC"
+    handoff_wait_seconds: float = 120.0
 
     # --- the Rasa server, as `python -m bot.serve` starts it ---
     rasa_port: int = 5005
@@ -140,6 +147,21 @@ class Settings:
     # /admin/insights is served only when this is set; callers send it as
     # `Authorization: Bearer <token>` or as the password of HTTP Basic auth (a browser).
     admin_token: str = ""
+
+    def _check_handoff(self) -> None:
+        # Imported here: the hours parser is the handoff's, and only this check needs it.
+        from bot.handoff.hours import HoursError, parse_hours, time_zone
+
+        try:
+            parse_hours(self.handoff_hours)
+        except HoursError as exc:
+            raise SettingsError(f"HANDOFF_HOURS: {exc}") from exc
+        try:
+            time_zone(self.handoff_timezone)
+        except HoursError as exc:
+            raise SettingsError(f"HANDOFF_TIMEZONE: {exc}") from exc
+        if self.handoff_wait_seconds <= 0:
+            raise SettingsError("HANDOFF_WAIT_SECONDS must be more than 0")
 
     @property
     def slack_enabled(self) -> bool:
@@ -178,6 +200,7 @@ class Settings:
                 missing.append(f"SLACK_TOKEN (needed because {why})")
             if not self.slack_signing_secret:
                 missing.append(f"SLACK_SIGNING_SECRET (needed because {why})")
+        self._check_handoff()
         if self.crm_contact_url_template and "{id}" not in self.crm_contact_url_template:
             raise SettingsError("CRM_CONTACT_URL_TEMPLATE must contain {id}, where the "
                                 "contact's id goes")
@@ -250,6 +273,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         slack_api_base_url=env.get("SLACK_API_BASE_URL", "") or defaults.slack_api_base_url,
         slack_sales_channel=env.get("SLACK_SALES_CHANNEL", "").strip(),
+        handoff_hours=env.get("HANDOFF_HOURS", "").strip() or defaults.handoff_hours,
+        handoff_timezone=env.get("HANDOFF_TIMEZONE", "").strip() or defaults.handoff_timezone,
+        handoff_wait_seconds=_float(env, "HANDOFF_WAIT_SECONDS",
+                                    defaults.handoff_wait_seconds),
         rasa_port=_int(env, "RASA_PORT", defaults.rasa_port),
         rasa_interface=env.get("RASA_INTERFACE", "").strip() or defaults.rasa_interface,
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),

@@ -17,7 +17,9 @@ What it adds to `rasa.core.channels.slack.SlackInput`:
 - replies go to the message's thread; buttons are Block Kit (within Slack's limits);
   the advisor's scorecard is drawn as blocks; the Web API base URL is configurable;
 - clicks on the sales channel's hot-lead alerts ("I'll take it", "Open transcript") go
-  to the leads package (`bot.leads.sales_clicks`), not to the bot.
+  to the leads package (`bot.leads.sales_clicks`), not to the bot;
+- the bot answers nobody in the sales channel: messages in a handoff's thread go to the
+  visitor ("/done" ends it), and its "End handoff" button ends it (`bot.handoff`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from bot.channels.slack_blocks import (
 from bot.channels.slack_signature import SignatureCheck, check_signature
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
 from bot.crm.slack_sales import parse_sales_click
+from bot.handoff.desk import desk_for_app
+from bot.handoff.summary import HANDOFF_END_ACTION
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -396,6 +400,9 @@ class GuardedSlackInput(SlackInput):
             logger.info("slack: duplicate event dropped")
             return response.text("")
         event = payload.get("event")
+        if (isinstance(event, Mapping) and self.settings.slack_sales_channel
+                and event.get("channel") == self.settings.slack_sales_channel):
+            return self._route_sales_channel_event(request, event)
         if not isinstance(event, Mapping) or not self._is_user_message(dict(payload)):
             return response.text("")
         if event.get("subtype"):
@@ -418,6 +425,17 @@ class GuardedSlackInput(SlackInput):
         self._spawn(self._run_turn(on_new_message, agent, text, conversation_id, metadata))
         return response.text("")
 
+    def _route_sales_channel_event(self, request: Request,
+                                   event: Mapping[str, Any]) -> HTTPResponse:
+        """A sales engineer's message in a handoff's thread goes to the visitor."""
+        desk = desk_for_app(request.app, self.settings)
+        thread_ts, user, text = event.get("thread_ts"), event.get("user"), event.get("text")
+        if (desk is not None and event.get("type") == "message" and thread_ts and user
+                and isinstance(text, str) and text.strip()
+                and not event.get("subtype") and not event.get("bot_id")):
+            self._spawn(_ignore_result(desk.engineer_said(str(thread_ts), str(user), text)))
+        return response.text("")
+
     async def _handle_interaction(
         self,
         request: Request,
@@ -437,6 +455,13 @@ class GuardedSlackInput(SlackInput):
         key = payload.get("trigger_id") or f"{action.get('action_id')}:{action.get('action_ts')}"
         if not await self.seen.first_time(f"action:{key}"):
             logger.info("slack: duplicate interaction dropped")
+            return response.text("")
+        if action.get("action_id") == HANDOFF_END_ACTION:
+            desk = desk_for_app(request.app, self.settings)
+            user_id = str((payload.get("user") or {}).get("id") or "")
+            if desk is not None:
+                self._spawn(_ignore_result(desk.end(str(value), f"<@{escape(user_id)}>")))
+                self._spawn(self._mark_choice(payload, "End handoff"))
             return response.text("")
         sales_click = parse_sales_click(payload)
         if sales_click is not None:
@@ -459,3 +484,10 @@ class GuardedSlackInput(SlackInput):
         self._spawn(self._mark_choice(payload, title))
         self._spawn(self._run_turn(on_new_message, agent, value, conversation_id, metadata))
         return response.text("")
+
+
+async def _ignore_result(work: Awaitable[Any]) -> None:
+    try:
+        await work
+    except Exception:
+        logger.exception("slack: a handoff step failed")

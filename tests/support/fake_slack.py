@@ -14,7 +14,10 @@ or a timeout), the window in which a sender cannot know whether it posted.
 It keeps the channels' messages, as Slack does: `chat.postMessage` adds one (with its
 `metadata`), `chat.update` and `chat.delete` change them (`message_not_found` when there
 is none), `conversations.history` lists them newest first (from `oldest`, with their
-metadata when `include_all_metadata` is set): `slack.messages("C0SALES")`.
+metadata when `include_all_metadata` is set): `slack.messages("C0SALES")`. Threads:
+`conversations.replies` lists a thread's messages (its first one first), as does
+`slack.replies("C0SALES", ts)`; `users.info` answers with the name set in
+`slack.user_names` (or "Test Engineer").
 """
 
 from __future__ import annotations
@@ -51,12 +54,17 @@ class FakeSlack:
         # (status, body, whether the call takes effect first, seconds to stall first)
         self._failures: list[tuple[int, dict[str, Any], bool, float]] = []
         self._messages: dict[str, list[dict[str, Any]]] = {}
+        # user id -> the display name `users.info` answers with.
+        self.user_names: dict[str, str] = {}
         self._lock = threading.Condition()
         self._ts = time.time()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_GET(self) -> None:  # slack_sdk reads with GET (users.info)
                 fake._handle(self)
 
             def log_message(self, *_: Any) -> None:  # keep test output quiet
@@ -99,6 +107,11 @@ class FakeSlack:
         with self._lock:
             return [dict(m) for m in self._messages.get(channel, [])]
 
+    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The thread's messages now, its first message first."""
+        return [m for m in self.messages(channel)
+                if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts]
+
     def calls(self, method: str | None = None) -> list[ApiCall]:
         """The recorded calls, optionally of one method only, oldest first."""
         with self._lock:
@@ -121,12 +134,15 @@ class FakeSlack:
             return True
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        method = request.path.rsplit("/", 1)[-1]
+        path, _, query = request.path.partition("?")
+        method = path.rsplit("/", 1)[-1]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
         content_type = (request.headers.get("Content-Type") or "").split(";")[0]
         args: dict[str, Any]
-        if content_type == "application/json":
+        if request.command == "GET":
+            args = {k: v[0] for k, v in parse_qs(query).items()}
+        elif content_type == "application/json":
             args = json.loads(raw or b"{}")
         else:
             args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
@@ -189,6 +205,19 @@ class FakeSlack:
             listed = [{k: v for k, v in m.items() if with_metadata or k != "metadata"}
                       for m in reversed(held) if float(m["ts"]) >= oldest]
             return {"ok": True, "messages": listed, "has_more": False}
+        if method == "conversations.replies":
+            thread = str(args.get("ts") or "")
+            listed = [m for m in held if m["ts"] == thread or m.get("thread_ts") == thread]
+            if not listed:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": listed, "has_more": False}
+        if method == "users.info":
+            user = str(args.get("user") or "")
+            name = self.user_names.get(user, "Test Engineer")
+            return {"ok": True, "user": {"id": user, "name": name.lower().replace(" ", "."),
+                                         "real_name": name,
+                                         "profile": {"display_name": name,
+                                                     "real_name": name}}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         return {"ok": True, "channel": channel, "ts": ts,

@@ -19,6 +19,13 @@ Socket events (compatible with Rasa's socket.io channel): the client emits
 `user_uttered {message, session_id, metadata?}`; the server emits `bot_uttered` (one
 message, see `bot_message_payload`), `bot_typing {typing: bool}` around each turn and
 `user_echo {text}` to the conversation's other tabs.
+
+Live handoff (`bot.handoff`, when a sales channel is set): a request for a person (or
+for sales) within business hours is marked for the handoff before Rasa predicts
+anything; during it the visitor's messages go to the sales channel's thread (and are
+stored, while Rasa predicts nothing for the paused conversation), the engineer's replies
+arrive as `bot_uttered {text, engineer}`, and `handoff {status, engineer?}` tells the
+widget where it stands (`waiting`, `live`, `ended`, `timed_out`).
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ from bot.channels.guard import MessageGuard, Verdict, is_valid_session_id
 from bot.channels.origins import OriginPolicy
 from bot.channels.ratelimit import parse_proxies, request_address
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
+from bot.handoff.desk import HandoffDesk, desk_for_app
+from bot.handoff.signals import OFFERED_METADATA_KEY, START_PAYLOAD
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -75,6 +84,12 @@ _METADATA_LIMITS = {"display_text": 200}
 # between max_message_chars and this gets the polite refusal.
 _MAX_PACKET_BYTES = 256 * 1024
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+# Intents that ask for a person: handed off when someone is available.
+_PERSON_INTENTS = frozenset({"contact_sales", "request_person"})
+_HANDOFF_INTENT = "request_person"
+# A handoff whose visitor closed every tab ends after this long, unless they come back
+# (a reload reconnects within seconds).
+VISITOR_GONE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -158,11 +173,17 @@ class WidgetOutput(SocketIOOutput):
     `emit`); the widget gets the whole message instead and draws it in one bubble.
     """
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
-        """Create the output for one turn (or for messages sent outside a turn)."""
+    def __init__(self, sio: AsyncServer, bot_message_evt: str,
+                 on_handoff: Callable[[str], None] | None = None) -> None:
+        """Create the output for one turn (or for messages sent outside a turn).
+
+        `on_handoff(conversation_id)` is called, instead of emitting anything, when the
+        action asks for the handoff to start (`bot.handoff.signals.START_PAYLOAD`).
+        """
         super().__init__(sio, bot_message_evt)
         # Messages emitted so far: a turn that sent none gets an apology instead.
         self.sent = 0
+        self.on_handoff = on_handoff
 
     @classmethod
     def name(cls) -> str:
@@ -171,6 +192,10 @@ class WidgetOutput(SocketIOOutput):
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         """Send one bot message (text, buttons, custom payload, image) to the room."""
+        if message.get("custom") == START_PAYLOAD:
+            if self.on_handoff is not None:
+                self.on_handoff(recipient_id)
+            return
         payload = bot_message_payload(message)
         if any(key in payload for key in ("text", "buttons", "custom", "image")):
             self.sent += 1
@@ -221,6 +246,15 @@ class _WidgetBlueprint(SocketBlueprint):
             if request.path.startswith(socket_prefix):
                 drop_credentials_without_allowed_origin(response.headers)
 
+        async def deliver_handoffs(app: Sanic, _: Any) -> None:
+            # Whichever replica a sales engineer's reply reaches, the one holding the
+            # visitor's socket shows it.
+            channel = self.ctx.channel
+            desk = channel._handoff_desk()
+            if desk is not None:
+                app.add_task(desk.listen(channel._deliver))
+
+        app.register_listener(deliver_handoffs, "after_server_start")
         # The socket.io route is the app's, not this blueprint's: app middlewares.
         app.register_middleware(cors_done_by_engineio, "request")
         app.register_middleware(credentials_only_for_allowed_origins, "response")
@@ -294,6 +328,53 @@ class WidgetInput(SocketIOInput):
         self._static = _load_static()
         demo_html = self._static[DEMO_FILE].body.decode("utf-8")
         self._demo_script_hashes = inline_script_hashes(demo_html)
+
+    def _handoff_desk(self) -> HandoffDesk | None:
+        if self.app is None:
+            return None
+        return desk_for_app(self.app, self.settings)
+
+    async def _handoff_parse(self, desk: HandoffDesk | None, session_id: str,
+                             text: str) -> dict[str, Any] | None:
+        """The message read as a request for a handoff, when it asks for a person (or
+        for sales) and one is available now; None otherwise (the turn goes on as usual).
+
+        Decided here, before Rasa predicts anything, because only the Rasa server knows
+        the handoff's state; the parse is handed to Rasa, which does not parse again.
+        """
+        agent = self._agent()
+        if desk is None or agent is None or not desk.is_staffed_now():
+            return None
+        parsed: dict[str, Any] = await agent.parse_message(text)
+        if (parsed.get("intent") or {}).get("name") not in _PERSON_INTENTS:
+            return None
+        if not await desk.may_hand_off(session_id):
+            return None
+        # Inside a form ("talk to sales" while the lead form asks its questions) the
+        # form's own rules answer.
+        tracker = await agent.tracker_store.retrieve(session_id)
+        if tracker is not None and tracker.active_loop_name:
+            return None
+        return {**parsed, "intent": {"name": _HANDOFF_INTENT, "confidence": 1.0},
+                "entities": []}
+
+    async def _deliver(self, delivery: Mapping[str, Any]) -> None:
+        """Show the visitor what the handoff desk published, if their socket is here."""
+        if self.sio is None:
+            return
+        room = str(delivery.get("conversation_id") or "")
+        status = {"status": delivery.get("status")}
+        if delivery.get("engineer"):
+            status["engineer"] = delivery["engineer"]
+        if delivery.get("text"):
+            message: dict[str, Any] = {"sender": "bot", "text": delivery["text"]}
+            if delivery.get("engineer"):
+                message["engineer"] = delivery["engineer"]
+            if delivery.get("buttons"):
+                message["buttons"] = delivery["buttons"]
+            await self.sio.emit(self.bot_message_evt, message, room=room,
+                                namespace=self.namespace)
+        await self.sio.emit("handoff", status, room=room, namespace=self.namespace)
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output channel for messages sent outside a turn (reminders, API)."""
@@ -421,8 +502,11 @@ class WidgetInput(SocketIOInput):
             return bool(payload)
 
         async def disconnect(sid: str, *_: Any) -> None:
-            self._sessions.pop(sid, None)
+            session_id = self._sessions.pop(sid, None)
             self._addresses.pop(sid, None)
+            desk = self._handoff_desk()
+            if desk is not None and session_id and session_id not in self._sessions.values():
+                desk.visitor_left(session_id, VISITOR_GONE_SECONDS)
 
         async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, Mapping) else None
@@ -433,7 +517,16 @@ class WidgetInput(SocketIOInput):
                 await sio.leave_room(sid, previous, namespace=namespace)
             await sio.enter_room(sid, session_id, namespace=namespace)
             self._sessions[sid] = session_id
+            desk = self._handoff_desk()
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            if desk is not None:
+                desk.visitor_back(session_id)
+                # A reload during a handoff: the widget shows who it is talking to.
+                handoff = await desk.active(session_id)
+                if handoff is not None:
+                    await sio.emit("handoff", {"status": handoff.status.value,
+                                               "engineer": handoff.engineer},
+                                   room=sid, namespace=namespace)
 
         async def handle_message(sid: str, data: Any) -> None:
             session_id = self._sessions.get(sid)
@@ -479,10 +572,25 @@ class WidgetInput(SocketIOInput):
                 namespace=namespace,
             )
             return
-        metadata = clean_metadata(raw_metadata)
+        metadata: dict[str, Any] = dict(clean_metadata(raw_metadata))
         echo = metadata.get("display_text") or text
         await sio.emit("user_echo", {"text": echo}, room=session_id, skip_sid=sid,
                        namespace=namespace)
+        desk = self._handoff_desk()
+        if desk is not None and await desk.visitor_said(session_id, text):
+            # A person has the conversation: Rasa stores the message and, the
+            # conversation being paused, predicts nothing.
+            try:
+                await on_new_message(UserMessage(text, output, session_id,
+                                                 input_channel=self.name(),
+                                                 metadata=metadata or None))
+            except Exception:
+                logger.exception("widget: could not store a message during a handoff")
+            return
+        handoff_parse = await self._handoff_parse(desk, session_id, text)
+        if handoff_parse is not None:
+            metadata[OFFERED_METADATA_KEY] = True
+            output.on_handoff = desk.start_soon if desk is not None else None
         await sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=namespace)
 
         async def notify(text: str, notice: str) -> None:
@@ -497,7 +605,8 @@ class WidgetInput(SocketIOInput):
             outcome = await run_turn(
                 on_new_message(UserMessage(text, output, session_id,
                                            input_channel=self.name(),
-                                           metadata=metadata or None)),
+                                           metadata=metadata or None,
+                                           parse_data=handoff_parse)),
                 lambda: output.sent > 0,
                 self.settings.turn_timeout_seconds,
                 channel="widget",

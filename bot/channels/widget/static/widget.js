@@ -39,6 +39,9 @@
  *          (contribution < 0 leans to containers, > 0 to virtual machines, as the
  *          advisor engine signs it; `offering` may also be a plain string)
  *   { "input": "email" }                      -> the next answer is typed in an email field
+ * During a live handoff to a person, their messages carry `engineer: "<name>"`, and the
+ * event `handoff {status: "waiting" | "live" | "ended" | "timed_out", engineer?}` says
+ * where it stands: the header then reads "You're talking to <name>".
  * The same email field is used after the response `utter_ask_email`.
  *
  * Security: every piece of text from the server or the visitor is inserted with
@@ -425,7 +428,9 @@
     typingTimer: null,
     busyTimer: null,
     busyPolls: 0,
-    unread: 0
+    unread: 0,
+    handoff: false,
+    handoffLine: ""
   };
 
   var root = el("div", { className: "ca-root ca-" + config.position, "data-cloud-advisor": "" });
@@ -596,7 +601,12 @@
 
   function addBotMessage(message, live) {
     var parts = [];
-    parts.push(el("span", { className: "ca-sr-only", text: config.title + ": " }));
+    if (typeof message.engineer === "string" && message.engineer) {
+      // A person from the team, not the assistant: say who.
+      parts.push(el("span", { className: "ca-from", text: message.engineer + ": " }));
+    } else {
+      parts.push(el("span", { className: "ca-sr-only", text: config.title + ": " }));
+    }
     if (message.text) {
       parts.push(el("div", { className: "ca-bubble" + (message.notice ? " ca-notice" : "") }, [richText(message.text)]));
     }
@@ -662,6 +672,21 @@
     }
   }
 
+  function showHandoff(data) {
+    var status = data && data.status;
+    state.handoff = status === "waiting" || status === "live" || status === "requested";
+    root.classList.toggle("ca-is-handoff", state.handoff);
+    setTyping(false);
+    if (status === "live" && typeof data.engineer === "string" && data.engineer) {
+      state.handoffLine = "You're talking to " + data.engineer;
+    } else if (state.handoff) {
+      state.handoffLine = "Waiting for a person from our team\u2026";
+    } else {
+      state.handoffLine = "";
+    }
+    statusLine.textContent = state.handoffLine || config.subtitle;
+  }
+
   function setOnline(online) {
     var ready = online && state.confirmed;
     sendButton.disabled = !ready;
@@ -670,7 +695,7 @@
     if (online) {
       offline.hidden = true;
       offline.textContent = "";
-      statusLine.textContent = config.subtitle;
+      statusLine.textContent = state.handoffLine || config.subtitle;
     } else {
       offline.hidden = false;
       offline.textContent = "You're offline. Reconnecting\u2026 Your conversation is kept.";
@@ -692,7 +717,8 @@
     var metadata = displayText ? { display_text: displayText } : {};
     state.socket.emit("user_uttered", { message: message, session_id: state.sessionId, metadata: metadata });
     setInputMode("text");
-    setTyping(true);
+    // While a person has the conversation, nothing is typing until they answer.
+    setTyping(!state.handoff);
     return true;
   }
 
@@ -844,6 +870,7 @@
         addBotMessage(message, true);
       }
     });
+    socket.on("handoff", showHandoff);
     socket.on("bot_typing", function (data) {
       setTyping(Boolean(data && data.typing));
     });
