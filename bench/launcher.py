@@ -372,6 +372,13 @@ def wait_until_ready(server: ServerProcess, path: str, timeout: float,
 ACTION_URL_FROM_ENV = "${ACTION_SERVER_URL}"
 
 
+def product_action_endpoint_options() -> dict[str, Any]:
+    """endpoints.yml's `action_endpoint` keys other than its URL."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    return {key: value for key, value in (endpoints.get("action_endpoint") or {}).items()
+            if key != "url"}
+
+
 def write_endpoints(path: Path, action_port: int | None,
                     tracker_store: Mapping[str, Any] | None,
                     lock_store: Mapping[str, Any] | None = None,
@@ -385,11 +392,14 @@ def write_endpoints(path: Path, action_port: int | None,
             server then needs that variable (`action_server_env`).
         tracker_store: tracker store endpoint; None keeps trackers in memory.
         lock_store: lock store endpoint; None is Rasa's in-memory one.
-        action_endpoint: further `action_endpoint` keys (e.g. enable_selective_domain).
+        action_endpoint: further `action_endpoint` keys; None takes endpoints.yml's (such
+            as `enable_selective_domain`), so that servers run as the product does; `{}`
+            gives Rasa's defaults, as a stock project has them.
     """
     url = ACTION_URL_FROM_ENV if action_port is None else (
         f"http://{LOOPBACK}:{action_port}/webhook")
-    content: dict[str, Any] = {"action_endpoint": {"url": url, **(action_endpoint or {})}}
+    options = product_action_endpoint_options() if action_endpoint is None else action_endpoint
+    content: dict[str, Any] = {"action_endpoint": {"url": url, **options}}
     if tracker_store:
         content["tracker_store"] = dict(tracker_store)
     if lock_store:

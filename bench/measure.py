@@ -257,30 +257,6 @@ async def actions_per_turn(session: aiohttp.ClientSession, base_url: str, token:
     return turns
 
 
-async def actions_of_turn(base_url: str, token: str, text: str,
-                          webhook: str = REST_WEBHOOK) -> list[str]:
-    """Send `text` in a fresh conversation and list the actions the server ran for it."""
-    sender = new_sender("probe")
-    async with aiohttp.ClientSession() as session:
-        result = await send_turn(session, base_url, sender, text, webhook)
-        if not result.ok:
-            raise RuntimeError(f"probe turn {text!r} failed: {result.error}")
-        turns = await actions_per_turn(session, base_url, token, sender)
-    return turns[-1] if turns else []
-
-
-async def served_custom_actions(base_url: str, token: str) -> set[str]:
-    """Actions of the served domain that run on the action server."""
-    async with aiohttp.ClientSession() as session, \
-            session.get(f"{base_url}/domain", params={"token": token},
-                        headers={"Accept": "application/json"}) as r:
-        domain: dict[str, Any] = await r.json()
-    names = {str(a) for a in domain.get("actions", [])}
-    forms = domain.get("forms") or {}
-    names |= {f"validate_{form}" for form in forms}
-    return {n for n in names if not n.startswith("utter_")}
-
-
 async def wait_first_reply(server: ServerProcess, timeout_s: float,
                            webhook: str = REST_WEBHOOK) -> float:
     """Seconds from spawning the Rasa server until its webhook gives a bot reply."""

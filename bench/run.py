@@ -130,8 +130,11 @@ async def serve(name: str, model: Path, ports: tuple[int, int], args: argparse.N
     """Start `name`'s action server and Rasa server; time the cold start."""
     rasa_port, action_port = ports
     # As endpoints.yml: `url: ${ACTION_SERVER_URL}`, set from the settings (ACTIONS_PORT).
+    # Ours as endpoints.yml has it (the domain only to the actions that read it); stock
+    # with Rasa's defaults, as `rasa init` writes them.
     endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", None,
-                                tracker_store_for(args.tracker, workdir, name))
+                                tracker_store_for(args.tracker, workdir, name),
+                                action_endpoint={} if name == "stock" else None)
     actions, rasa, actions_ready = start_actions_then_rasa(
         lambda: start_action_server(action_port, workdir / f"{name}-actions.log"),
         lambda: start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",

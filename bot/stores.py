@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.action_calls import install as install_action_call_checks
+from bot.action_session import install as install_action_session
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         # The server that runs our store also checks action responses without
         # re-checking Rasa's constant schema each time (bot/action_calls.py, issue 14).
         install_action_call_checks()
+        # ... and calls the action server through one reused HTTP session instead of a
+        # new connection per call (bot/action_session.py, issue 14).
+        install_action_session()
         # Endpoint files deliver numbers as strings when they come from ${VARIABLES}.
         self.retries = max(1, int(retries))
         self.retry_wait_s = float(retry_wait_s)

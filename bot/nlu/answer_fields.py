@@ -443,7 +443,9 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     # "hi, can you ..." is a question all the same: greetings and fillers come first.
     first = next((w for w in (w.strip(",.:!") for w in words) if w not in LEADING_FILLERS),
                  "")
-    statement = not text.rstrip().endswith("?") and first not in QUESTION_WORDS
+    # A question mark anywhere makes it a question ("can I run windows inside a
+    # container? thanks").
+    statement = "?" not in text and first not in QUESTION_WORDS
     if not statement:
         # A question mostly asks about things ("would you run MySQL in production?",
         # "can you recommend something for our apps"): only what is said plainly

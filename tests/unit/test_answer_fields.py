@@ -142,3 +142,13 @@ def test_a_greeting_before_a_question_keeps_it_a_question(reader: AnswerReader) 
         {"name": "ask_use_case_recommendation", "confidence": 0.8}, [], reader)
     assert not [e for e in entities if e["entity"] == "legacy"]
     assert promoted is None
+
+
+def test_a_question_mark_anywhere_keeps_a_message_a_question(reader: AnswerReader) -> None:
+    # "Windows" alone would make a statement an answer (os_mix), starting the questionnaire.
+    _, _, promoted = read_message(
+        "I was wondering, can I run windows inside a container? thanks",
+        {"name": "ask_os_support", "confidence": 0.4},
+        [{"entity": "os_mix", "value": "windows_only", "start": 28, "end": 35,
+          "extractor": "RegexEntityExtractor"}], reader)
+    assert promoted is None
