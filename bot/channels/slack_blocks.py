@@ -31,10 +31,7 @@ _MD_LINK = re.compile(r"\[([^\]\n|<>]{1,200})\]\(((?:https?://|mailto:)[^)\s|<>]
 _MD_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 _VERDICTS = {
     "vm": "Virtual machines",
-    "vms": "Virtual machines",
-    "virtual_machines": "Virtual machines",
     "container": "Containers",
-    "containers": "Containers",
     "hybrid": "Hybrid: containers and virtual machines",
 }
 
