@@ -9,6 +9,7 @@ test:           ## set up and run every test (what CI runs)
 
 test-fast: setup  ## lint, types and the unit tests: no services, no root, about a minute
 	.venv/bin/ruff check bot actions tests bench
+	bash scripts/js.sh
 	.venv/bin/mypy
 	.venv/bin/pytest -q -p no:cacheprovider tests/unit
 
@@ -23,8 +24,9 @@ shell: setup    ## chat in the terminal (uses the action server of `make run`)
 	  .venv/bin/rasa shell --model "$$(bash scripts/train.sh | tail -n 1)" --port 5006 \
 	  --endpoints endpoints.yml
 
-lint: setup     ## ruff
+lint: setup     ## ruff; Biome and the Node tests for the widget script (scripts/js.sh)
 	.venv/bin/ruff check bot actions tests bench
+	bash scripts/js.sh
 
 types: setup    ## mypy
 	.venv/bin/mypy

@@ -128,7 +128,7 @@ class ActionFinishLeadForm(Action):
         )
         try:
             runtime = get_runtime()
-            lead = submit_lead(runtime.engine, draft, runtime.rules)
+            lead = submit_lead(runtime.unit_of_work(), draft, runtime.rules)
         except (SQLAlchemyError, DatabaseConfigError):
             # Say so: never tell a visitor "we'll be in touch" about a lead we lost.
             logger.exception("could not store the lead of conversation %s", tracker.sender_id)
@@ -167,7 +167,7 @@ class ActionForgetMe(Action):
         timestamps = [float(e["timestamp"]) for e in tracker.events if e.get("timestamp")]
         runtime = get_runtime()
         report = forget_conversation(
-            runtime.engine,
+            runtime.unit_of_work(),
             tracker.sender_id,
             before_timestamp=max(timestamps) if timestamps else None,
         )

@@ -6,16 +6,15 @@ import asyncio
 import itertools
 import math
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from bench.launcher import REST_WEBHOOK, ServerProcess
 from bot.channels.rest import rest_conversation_id
 from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_TEXT
+from bot.launcher import REST_WEBHOOK, new_sender
 
 TURN_TIMEOUT_S = 30.0
 # The REST channel is off without REST_CHANNEL_TOKEN and then refuses every turn; the
@@ -72,8 +71,21 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
 
 
-def new_sender(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+def turn_error(status: int, body: Any) -> str:
+    """What went wrong with a webhook answer ("" when the visitor was answered): an HTTP
+    error, an empty answer, or the channel's apology for a failed or slow turn."""
+    if status != 200:
+        return f"HTTP {status}"
+    if not isinstance(body, list) or not body:
+        return "no reply"
+    if any(isinstance(m, dict) and m.get("text") in _NOTICES for m in body):
+        return "turn failed or slow"
+    return ""
+
+
+def answered(status: int, body: Any) -> bool:
+    """`turn_error` as a yes/no, for `bot.launcher.wait_for_reply` (the cold start)."""
+    return not turn_error(status, body)
 
 
 async def send_turn(session: aiohttp.ClientSession, base_url: str, sender: str, text: str,
@@ -87,13 +99,8 @@ async def send_turn(session: aiohttp.ClientSession, base_url: str, sender: str, 
                                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)) as resp:
             body = await resp.json(content_type=None)
             latency = time.perf_counter() - started
-            if resp.status != 200:
-                return TurnResult(latency, resp.status, 0, f"HTTP {resp.status}")
-            replies = len(body) if isinstance(body, list) else 0
-            if replies and any(isinstance(m, dict) and m.get("text") in _NOTICES
-                               for m in body):
-                return TurnResult(latency, resp.status, replies, "turn failed or slow")
-            return TurnResult(latency, resp.status, replies, "" if replies else "no reply")
+            replies = len(body) if resp.status == 200 and isinstance(body, list) else 0
+            return TurnResult(latency, resp.status, replies, turn_error(resp.status, body))
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         return TurnResult(time.perf_counter() - started, 0, 0, type(exc).__name__)
 
@@ -256,19 +263,3 @@ async def actions_per_turn(session: aiohttp.ClientSession, base_url: str, token:
             turns[-1].append(str(event.get("name")))
     return turns
 
-
-async def wait_first_reply(server: ServerProcess, timeout_s: float,
-                           webhook: str = REST_WEBHOOK) -> float:
-    """Seconds from spawning the Rasa server until its webhook gives a bot reply."""
-    deadline = server.started_at + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if not server.alive():
-                raise RuntimeError(f"rasa exited early; log {server.log_path}:\n"
-                                   f"{server.log_tail()}")
-            result = await send_turn(session, server.url, new_sender("cold"), "hello",
-                                     webhook)
-            if result.ok:
-                return time.monotonic() - server.started_at
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"no reply after {timeout_s:.0f} s; log {server.log_path}")

@@ -9,8 +9,8 @@ one (`python -m bot.action_server`) on loopback, as in production.
 
 Each variant is a way of calling the action server:
 - `rasa-session`: a new HTTP session per call and the whole domain in every call, as
-  Rasa 3.6 does (bot/action_session.py undone in this process);
-- `reused-session`: one HTTP session, its connections reused (bot/action_session.py);
+  Rasa 3.6 does (bot/rasa/action_session.py undone in this process);
+- `reused-session`: one HTTP session, its connections reused (bot/rasa/action_session.py);
 - `selective-domain`: that, and the domain only for the actions marked `send_domain`
   (endpoints.yml's `enable_selective_domain`), as the product runs.
 
@@ -40,16 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import visitor
-from bench.launcher import (
-    LOOPBACK,
-    PROJECT_ROOT,
-    free_ports,
-    latest_model,
-    start_action_server,
-    wait_until_ready,
-)
 from bench.measure import LatencyStats
-from bot import action_session
+from bot.launcher import LaunchError, free_ports, model_to_serve, start_action_server
+from bot.rasa import action_session
 
 VARIANTS = ("rasa-session", "reused-session", "selective-domain")
 # The actions a form turn calls; their request sizes are reported.
@@ -86,7 +79,7 @@ async def load_variant(name: str, model: Path, action_url: str, workdir: Path) -
     options = {"enable_selective_domain": True} if name == "selective-domain" else {}
     endpoint = EndpointConfig(url=action_url, **options)
     store = TrackerStore.create(
-        EndpointConfig(type="bot.stores.StrictSQLTrackerStore", dialect="sqlite",
+        EndpointConfig(type="bot.rasa.tracker_store.StrictSQLTrackerStore", dialect="sqlite",
                        db=str(workdir / f"{name}-tracker.db")))
     agent = Agent.load(str(model), tracker_store=store, action_endpoint=endpoint)
     return Variant(name, agent, endpoint)
@@ -195,9 +188,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=40, help="functions printed by --cprofile")
     parser.add_argument("--out", type=Path, default=None, help="JSON output file")
     args = parser.parse_args(argv)
-    args.model = args.model or latest_model(PROJECT_ROOT / "models")
-    if args.model is None:
-        parser.error("no model in models/: run scripts/train.sh first")
+    try:
+        args.model = model_to_serve(args.model)
+    except LaunchError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -218,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="profile-turns-"))
     (port,) = free_ports(1)
-    actions = start_action_server(port, workdir / "actions.log")
+    actions = start_action_server(port, workdir / "actions.log", data_dir=workdir)
     try:
-        wait_until_ready(actions, "/health", 120.0)
-        result = asyncio.run(profile(args, workdir, f"http://{LOOPBACK}:{port}/webhook"))
+        actions.wait_ready(120.0)
+        result = asyncio.run(profile(args, workdir, actions.url + "/webhook"))
     finally:
         actions.stop()
     print_table(result)

@@ -29,19 +29,18 @@ from typing import Any
 import yaml
 
 from bench import measure, visitor
-from bench.launcher import (
-    PROJECT_ROOT,
+from bench.training import train
+from bot.launcher import (
     REST_WEBHOOK,
     ServerProcess,
-    action_server_env,
+    Stack,
     current_rss_mb,
     free_ports,
-    start_action_server,
-    start_actions_then_rasa,
-    start_rasa_server,
-    train,
-    write_endpoints,
+    new_sender,
+    start_stack,
+    wait_for_reply,
 )
+from bot.settings import PROJECT_ROOT
 
 OUT_DIR = PROJECT_ROOT / "bench" / "out"
 # shared/ sits beside the project root (see DEVELOPERS.md); measured on, never trained on.
@@ -77,7 +76,7 @@ def tracker_store_for(kind: str, workdir: Path, name: str) -> dict[str, Any] | N
     """The tracker store of one side: `kind` is a `--tracker` choice.
 
     `sqlite` gives each side its own project's store class on a fresh SQLite file: ours
-    the one in endpoints.yml (it keeps trackers between turns, see bot/stores.py), stock
+    the one in endpoints.yml (it keeps trackers between turns, see bot/rasa/tracker_store.py), stock
     Rasa's `SQLTrackerStore`, which is what a `rasa init` project set to SQLite runs.
     `rasa-sqlite` gives both sides Rasa's class, to separate the store's share of a
     turn from the pipeline's.
@@ -111,45 +110,47 @@ class Served:
     """One assistant's running servers during the benchmark."""
 
     name: str
-    rasa: ServerProcess
-    actions: ServerProcess
+    stack: Stack
     cold_start_s: float
-    actions_ready_s: float
+
+    @property
+    def rasa(self) -> ServerProcess:
+        return self.stack.rasa
+
+    @property
+    def actions(self) -> ServerProcess:
+        return self.stack.actions
+
+    @property
+    def actions_ready_s(self) -> float | None:
+        return self.stack.actions.ready_after
 
     @property
     def url(self) -> str:
-        return self.rasa.url
+        return self.stack.url
 
     def stop(self) -> None:
-        self.rasa.stop()
-        self.actions.stop()
+        self.stack.stop()
 
 
 async def serve(name: str, model: Path, ports: tuple[int, int], args: argparse.Namespace,
                 workdir: Path) -> Served:
     """Start `name`'s action server and Rasa server; time the cold start."""
-    rasa_port, action_port = ports
-    # As endpoints.yml: `url: ${ACTION_SERVER_URL}`, set from the settings (ACTIONS_PORT).
     # Ours as endpoints.yml has it (the domain only to the actions that read it); stock
     # with Rasa's defaults, as `rasa init` writes them.
-    endpoints = write_endpoints(workdir / f"{name}-endpoints.yml", None,
-                                tracker_store_for(args.tracker, workdir, name),
-                                action_endpoint={} if name == "stock" else None)
-    actions, rasa, actions_ready = start_actions_then_rasa(
-        lambda: start_action_server(action_port, workdir / f"{name}-actions.log"),
-        lambda: start_rasa_server(model, rasa_port, endpoints, workdir / f"{name}-rasa.log",
-                                  auth_token=TOKEN,
-                                  env={**SERVER_ENV, **action_server_env(action_port)}),
-        900.0)
+    stack = start_stack(model, workdir, name=name, ports=ports,
+                        tracker_store=tracker_store_for(args.tracker, workdir, name),
+                        action_endpoint={} if name == "stock" else None,
+                        auth_token=TOKEN, env=SERVER_ENV, ready_timeout=900.0)
     try:
-        # From spawning the server, so the wait above is part of it.
-        cold = await measure.wait_first_reply(rasa, 900.0, args.webhook)
+        # From spawning the Rasa server, so the wait for its port is part of it.
+        cold = wait_for_reply(stack.rasa, 900.0, headers=measure.REST_HEADERS,
+                              webhook=args.webhook, answered=measure.answered)
     except BaseException:
-        rasa.stop()
-        actions.stop()
+        stack.stop()
         raise
     print(f"    {name}: cold start {cold:.1f} s", flush=True)
-    return Served(name, rasa, actions, cold, actions_ready)
+    return Served(name, stack, cold)
 
 
 def _orders(names: list[str]) -> Iterator[list[str]]:
@@ -237,7 +238,7 @@ async def sequential(served: dict[str, Served], conversations: list[tuple[visito
                         {n: [] for n in names})
     async with aiohttp.ClientSession() as session:
         for conv in conversations:
-            senders = {n: measure.new_sender("seq") for n in names}
+            senders = {n: new_sender("seq") for n in names}
             for n in names:
                 result.latency[n].append([])
                 result.ok[n].append([])
@@ -261,7 +262,7 @@ def encoder_latency(texts: list[str]) -> dict[str, Any] | None:
     None when the encoder cannot be loaded here (e.g. a pipeline without it).
     """
     try:
-        from bot.nlu.minilm import MiniLMEncoder
+        from bot.encoder.minilm import MiniLMEncoder
 
         encoder = MiniLMEncoder.from_package()
     except Exception as exc:  # reported; the rest of the run goes on
@@ -568,7 +569,7 @@ async def _soak_loop(url: str, rasa_pid: int, action_pid: int,
     async with aiohttp.ClientSession() as session:
         tasks: set[asyncio.Task[None]] = set()
         turn = 0
-        sender = measure.new_sender("soak")
+        sender = new_sender("soak")
         script = visitor.texts(0)
         while (now := time.perf_counter()) < end:
             if now >= next_sample:
@@ -576,7 +577,7 @@ async def _soak_loop(url: str, rasa_pid: int, action_pid: int,
                                 "actions_mb": current_rss_mb(action_pid)})
                 next_sample += 10.0
             if turn % len(script) == 0:  # the next visitor, with other FAQ questions
-                sender = measure.new_sender("soak")
+                sender = new_sender("soak")
                 script = visitor.texts(turn // len(script))
             task = asyncio.create_task(one(session, sender, script[turn % len(script)]))
             tasks.add(task)
@@ -598,7 +599,7 @@ async def _soak_loop(url: str, rasa_pid: int, action_pid: int,
 
     def drift(key: str) -> dict[str, float | None]:
         # Skip the first minute: allocator pools fill up at the start. The tracker cache
-        # (bot/stores.py) fills for longer, up to its bound, so the second half's slope
+        # (bot/rasa/tracker_store.py) fills for longer, up to its bound, so the second half's slope
         # is reported too: a leak keeps growing there, a bounded cache does not.
         values = [(float(s["t"] or 0.0), float(v)) for s in samples
                   if (v := s[key]) is not None]

@@ -53,21 +53,21 @@ class Catalogue:
         return [f"{OFFERINGS_INTENT}/{key}"
                 for key in [*self.offerings, *self.platform_answers]]
 
-    def title(self, answer_key: str) -> str | None:
+    def _entry(self, answer_key: str) -> Offering | PlatformAnswer | None:
         key = answer_key.removeprefix(f"{OFFERINGS_INTENT}/")
-        found = self.offerings.get(key) or self.platform_answers.get(key)
+        return self.offerings.get(key) or self.platform_answers.get(key)
+
+    def title(self, answer_key: str) -> str | None:
+        """The answer's title (a button label), or None for a key we cannot answer."""
+        found = self._entry(answer_key)
         return found.title if found else None
 
     def answer(self, answer_key: str) -> tuple[str, list[str]] | None:
         """The answer's text and the keys of the products it points to, or None."""
-        key = answer_key.removeprefix(f"{OFFERINGS_INTENT}/")
-        if key in self.offerings:
-            return self.offerings[key].answer, []
-        if key in self.platform_answers:
-            platform = self.platform_answers[key]
-            return platform.answer, list(platform.offerings)
-        return None
-
+        found = self._entry(answer_key)
+        if isinstance(found, PlatformAnswer):
+            return found.answer, list(found.offerings)
+        return (found.answer, []) if found else None
 
     def overview(self) -> tuple[str, list[str]]:
         """A short list of every product, for a question about our platform in general."""

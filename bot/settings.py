@@ -149,8 +149,8 @@ class Settings:
     admin_token: str = ""
 
     def _check_handoff(self) -> None:
-        # Imported here: the hours parser is the handoff's, and only this check needs it.
-        from bot.handoff.hours import HoursError, parse_hours, time_zone
+        # Imported here: only this check needs the hours parser.
+        from bot.opening_hours import HoursError, parse_hours, time_zone
 
         try:
             parse_hours(self.handoff_hours)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages) and starts what the scale-out and browser tests need:
-# PostgreSQL, Redis and Chromium. Does nothing for a part that is already there.
+# PostgreSQL, Redis and Chromium, and Node.js with npm for the widget script's checks
+# (scripts/js.sh). Does nothing for a part that is already there.
 # The test PostgreSQL user is postgres/postgres on 127.0.0.1:5432 (a local test cluster,
 # never a production database).
 set -euo pipefail
@@ -9,6 +10,8 @@ need=()
 command -v pg_ctlcluster >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: missing ${need[*]}; install them with: sudo apt-get install ${need[*]}" >&2

@@ -15,6 +15,7 @@ bash scripts/services.sh
 step "lint and types"
 .venv/bin/ruff check bot actions tests bench
 .venv/bin/mypy
+bash scripts/js.sh
 
 step "rasa data validate"
 .venv/bin/rasa data validate --fail-on-warnings --domain domain.yml --data data --config config.yml
@@ -28,24 +29,15 @@ step "unit and integration tests"
 
 step "conversation tests (rasa test stories, failing on any prediction error)"
 results=$(mktemp -d)
-# Its own action server port; the URL Rasa calls comes from bot/settings.py (as in
-# scripts/run.sh) and reaches endpoints.yml through ${ACTION_SERVER_URL}.
-actions_port=5065
-export ACTIONS_PORT=$actions_port
-ACTION_SERVER_URL=$(env -u ACTION_SERVER_URL .venv/bin/python -c 'from bot.settings import load_settings; print(load_settings().action_server_url())')
-export ACTION_SERVER_URL
 sed "s|var/tracker.db|$results/tracker.db|" endpoints.yml > "$results/endpoints.yml"
-APP_DATA_DIR="$results" .venv/bin/python -m bot.action_server > "$results/actions.log" 2>&1 &
-actions_pid=$!
-trap 'kill $actions_pid 2>/dev/null || true' EXIT
-until curl -fs "http://127.0.0.1:$actions_port/health" >/dev/null 2>&1; do
-  kill -0 $actions_pid 2>/dev/null || { cat "$results/actions.log"; exit 1; }
-  sleep 1
-done
-.venv/bin/rasa test core --model "$MODEL" --stories tests/conversations \
+# The launcher (bot/launcher.py) starts an action server of its own on port 5065 (its
+# lead database and log in $results), waits for /health, runs the tests with the URL
+# bot/settings.py derives from the port in ${ACTION_SERVER_URL} (as `make run` does),
+# and stops it again.
+.venv/bin/python -m bot.launcher actions --port 5065 --data-dir "$results" \
+  --log "$results/actions.log" -- \
+  .venv/bin/rasa test core --model "$MODEL" --stories tests/conversations \
   --endpoints "$results/endpoints.yml" --fail-on-prediction-errors --out "$results/core"
-kill $actions_pid; trap - EXIT
-unset ACTIONS_PORT ACTION_SERVER_URL  # the later suites pick their own ports
 
 step "understanding: real questions and the held-out file (bench/nlu_eval.py; tests/nlu/README.md)"
 # Floors, not targets: the shared dev set's target (0.93), a floor under our gathered

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 CONFIG=${1:-config.yml}
 OUT=${2:-models}
 name=$(basename "$CONFIG" .yml)
-# The NLU components' code (bot/nlu/) counts too: a change there changes the model.
-hash=$( { cat "$CONFIG" domain.yml; find data bot/nlu bot/advisor/answer_options.yml -name '*.yml' -o -name '*.py' | sort | tr '\n' '\0' | xargs -0 cat; } | sha256sum | cut -c1-12)
+# The NLU components' code (bot/rasa/nlu/, bot/encoder/) counts too: a change there changes the model.
+hash=$( { cat "$CONFIG" domain.yml; find data bot/rasa/nlu bot/encoder bot/advisor/answer_options.yml -name '*.yml' -o -name '*.py' | sort | tr '\n' '\0' | xargs -0 cat; } | sha256sum | cut -c1-12)
 model="$OUT/$name-$hash.tar.gz"
 
 if [ -f "$model" ]; then

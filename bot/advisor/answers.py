@@ -34,7 +34,7 @@ _NO = re.compile(r"\b(no|nope|nah|false|not really|we don'?t|it doesn'?t|none|ne
 # "no windows", "without a GPU": a negated mention is not a mention.
 _NEGATION = r"\b(?:no|not|without|never|zero|don'?t (?:need|use|have|run))\s+(?:any\s+|a\s+|an\s+)?"
 
-# What an answer means is read by meaning in the NLU pipeline (bot/nlu/answer_fields.py,
+# What an answer means is read by meaning in the NLU pipeline (bot/rasa/nlu/answer_fields.py,
 # with the option descriptions in answer_options.yml): it arrives here as an entity with
 # a canonical value, or as a candidate for the question asked. What is left here are the
 # rules that need no model: yes/no/not sure, OS and standard names, and numbers.
@@ -319,7 +319,7 @@ def remaining_questions(
     return open_fields
 
 
-# A candidate reading (bot/nlu/answer_fields.py) is taken as the answer to the question
+# A candidate reading (bot/rasa/nlu/answer_fields.py) is taken as the answer to the question
 # asked when it is this close to one option and this much closer than to the others.
 CANDIDATE_MIN_SCORE = 0.45
 CANDIDATE_MIN_MARGIN = 0.03

@@ -13,6 +13,7 @@ from typing import Any
 from rasa.core.agent import Agent
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from bot.buttons import normalise_buttons
 from bot.channels.guard import (
     GuardResult,
     MessageGuard,
@@ -46,20 +47,6 @@ def refusal_for(agent: Agent | None, guard: MessageGuard, verdict: Verdict) -> s
     """The polite refusal for `verdict`, worded by the domain when it has the response."""
     name = TOO_LONG_RESPONSE if verdict is Verdict.TOO_LONG else RATE_LIMITED_RESPONSE
     return refusal_text(verdict, guard.max_chars, domain_text(agent, name))
-
-
-def normalise_buttons(raw: Any) -> list[dict[str, str]]:
-    """Buttons (or quick replies) as `[{"title", "payload"}]` with string values only."""
-    buttons: list[dict[str, str]] = []
-    if not isinstance(raw, list):
-        return buttons
-    for button in raw:
-        if not isinstance(button, Mapping):
-            continue
-        title, payload = button.get("title"), button.get("payload")
-        if isinstance(title, str) and isinstance(payload, str):
-            buttons.append({"title": title, "payload": payload})
-    return buttons
 
 
 def bot_message_payload(message: Mapping[str, Any]) -> dict[str, Any]:

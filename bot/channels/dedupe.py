@@ -14,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.channels.shared_redis import RedisBreaker, async_redis_for, key_prefix
 from bot.settings import Settings
+from bot.shared_redis import RedisBreaker, async_redis_for, key_prefix
 
 logger = logging.getLogger(__name__)
 

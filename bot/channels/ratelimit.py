@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from bot.channels.shared_redis import RedisBreaker, async_redis_for, key_prefix
 from bot.settings import Settings, SettingsError
+from bot.shared_redis import RedisBreaker, async_redis_for, key_prefix
 
 logger = logging.getLogger(__name__)
 

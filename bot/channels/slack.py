@@ -42,7 +42,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.conversation import refusal_for, screen_message
 from bot.channels.dedupe import recent_ids_for
 from bot.channels.guard import MessageGuard, Verdict
-from bot.channels.slack_blocks import (
+from bot.channels.slack_signature import SignatureCheck, check_signature
+from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
+from bot.crm.slack_sales import parse_sales_click
+from bot.handoff.desk import desk_for_app
+from bot.handoff.summary import HANDOFF_END_ACTION
+from bot.settings import Settings, load_settings
+from bot.slack.blocks import (
     escape,
     message_blocks,
     plain_text,
@@ -51,12 +57,6 @@ from bot.channels.slack_blocks import (
     text_blocks,
     truncate,
 )
-from bot.channels.slack_signature import SignatureCheck, check_signature
-from bot.channels.turns import TURN_FAILED_TEXT, TURN_SLOW_LIVE_TEXT, TurnOutcome, run_turn
-from bot.crm.slack_sales import parse_sales_click
-from bot.handoff.desk import desk_for_app
-from bot.handoff.summary import HANDOFF_END_ACTION
-from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,6 @@ from typing import Any
 
 import requests
 
-from bot.channels.slack_blocks import (
-    SALES_TAKE_ACTION,
-    SALES_TRANSCRIPT_ACTION,
-    sales_alert_blocks,
-    sales_alert_text,
-)
 from bot.crm.base import (
     DELIVERED,
     REJECTED,
@@ -40,6 +34,12 @@ from bot.crm.base import (
     crm_contact_url,
 )
 from bot.settings import Settings
+from bot.slack.blocks import (
+    SALES_TAKE_ACTION,
+    SALES_TRANSCRIPT_ACTION,
+    sales_alert_blocks,
+    sales_alert_text,
+)
 
 # Slack errors worth another try.
 _RETRYABLE_ERRORS = frozenset({"ratelimited", "internal_error", "service_unavailable",

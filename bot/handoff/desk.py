@@ -19,12 +19,12 @@ from typing import Any
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event
 
-from bot.handoff.hours import OpeningSpan, is_open, parse_hours, time_zone
 from bot.handoff.rasa_log import ConversationLog
 from bot.handoff.slack_threads import HandoffThreads
 from bot.handoff.states import Change, HandoffState, Status, may_start
 from bot.handoff.store import HandoffStore, Listener
 from bot.handoff.summary import brief_from_slots, handoff_blocks, handoff_text
+from bot.opening_hours import OpeningSpan, is_open, parse_hours, time_zone
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

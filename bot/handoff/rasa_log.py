@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot.channels.conversation import normalise_buttons
+from bot.buttons import normalise_buttons
 from bot.handoff.summary import Turn
 
 

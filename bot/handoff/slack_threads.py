@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_blocks import plain_text, text_blocks
+from bot.slack.blocks import plain_text, text_blocks
 
 logger = logging.getLogger(__name__)
 

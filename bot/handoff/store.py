@@ -16,9 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from bot.channels.shared_redis import async_redis_for, key_prefix
 from bot.handoff.states import Change, HandoffState, Status, advance, may_start
 from bot.settings import Settings
+from bot.shared_redis import async_redis_for, key_prefix
 
 logger = logging.getLogger(__name__)
 

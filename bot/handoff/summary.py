@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.advisor.summary import RecommendationShapeError, RecommendationSummary
-from bot.channels.slack_blocks import (
+from bot.slack.blocks import (
     MAX_FIELD_TEXT,
     MAX_FIELDS,
     MAX_HEADER_TEXT,
@@ -20,6 +20,7 @@ from bot.channels.slack_blocks import (
     escape,
     humanise,
     truncate,
+    verdict_title,
 )
 
 # The thread's button; the Slack channel routes clicks on it to the handoff desk.
@@ -65,7 +66,7 @@ def _recommendation_text(recommendation: Mapping[str, Any]) -> str:
         summary = None
     if summary is None:
         return "No recommendation yet."
-    title = summary.title or humanise(summary.verdict)
+    title = verdict_title(summary.to_dict())
     sure = f" ({summary.confidence:.0%} sure)" if summary.confidence is not None else ""
     return f"*Recommendation:* {escape(title)}{sure}"
 

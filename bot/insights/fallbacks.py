@@ -1,7 +1,7 @@
 """The messages the assistant did not understand: scrubbed, and grouped by meaning.
 
 Pure: the caller passes the texts' sentence embeddings (unit vectors from
-`bot.nlu.minilm.shared_encoder().encode(texts)`), so no model is loaded here.
+`bot.encoder.minilm.shared_encoder().encode(texts)`), so no model is loaded here.
 
 Privacy: these are visitors' own words. The page shows them only when asked for
 (`details=1`, behind the admin token, never logged), and even then every email address,

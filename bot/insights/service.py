@@ -20,13 +20,13 @@ from bot.insights.queries import read_events, read_leads
 
 logger = logging.getLogger(__name__)
 
-# Texts in, one unit-length embedding per text out (bot.nlu.minilm's encoder).
+# Texts in, one unit-length embedding per text out (bot.encoder.minilm's encoder).
 Encode = Callable[[Sequence[str]], Any]
 
 
 def shared_encode(texts: Sequence[str]) -> Any:
     """The project's sentence encoder, loaded once per process on first use."""
-    from bot.nlu.minilm import shared_encoder
+    from bot.encoder.minilm import shared_encoder
 
     return shared_encoder().encode(list(texts))
 

@@ -279,14 +279,14 @@ def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
     if client is None and sales_channel is None:
         print("CRM_ADAPTER=none and no SLACK_SALES_CHANNEL: leads stay in the local "
               "database; nothing to send")
-        process_erasures(runtime.engine, runtime.tracker_engine())
+        process_erasures(runtime.unit_of_work(), runtime.tracker_engine())
         return 0
     if not args.loop:
         report = deliver_until_idle(
-            runtime.engine, client, policy, options,
+            runtime.unit_of_work(), client, policy, options,
             max_seconds=args.max_seconds, sleep=time.sleep, sales_channel=sales_channel,
         )
-        process_erasures(runtime.engine, runtime.tracker_engine())
+        process_erasures(runtime.unit_of_work(), runtime.tracker_engine())
         with SqlUnitOfWork(runtime.engine) as uow:
             counts = uow.outbox.status_counts()
         print(f"sent: {report.delivered} delivered, {report.retried} to retry, "
@@ -304,9 +304,9 @@ def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
     receivers = " and ".join(a.name for a in (client, sales_channel) if a is not None)
     print(f"delivering to {receivers} as {options.worker_id}; Ctrl-C to stop", flush=True)
     while not stopping:
-        report = deliver_pending(runtime.engine, client, policy, options,
+        report = deliver_pending(runtime.unit_of_work(), client, policy, options,
                                  sales_channel=sales_channel)
-        process_erasures(runtime.engine, runtime.tracker_engine())
+        process_erasures(runtime.unit_of_work(), runtime.tracker_engine())
         if report.attempted:
             print(f"{report.delivered} delivered, {report.retried} to retry, "
                   f"{report.dead} dead letters", flush=True)
@@ -316,8 +316,8 @@ def _deliver(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
 
 
 def _forget(runtime: LeadsRuntime, args: argparse.Namespace) -> int:
-    report = forget_email(runtime.engine, args.email)
-    erased = process_erasures(runtime.engine, runtime.tracker_engine())
+    report = forget_email(runtime.unit_of_work(), args.email)
+    erased = process_erasures(runtime.unit_of_work(), runtime.tracker_engine())
     # The audit line names who and why, and the address only by its fingerprint: the
     # log must not keep the personal data the command has just erased.
     audit = (f"audit: leads forget by {_operator()} for {args.requested_by!r}: email "

@@ -39,8 +39,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-
 from bot.crm.base import (
     DELIVERED,
     REJECTED,
@@ -70,7 +68,7 @@ from bot.leads.outbox import (
     RetryPolicy,
 )
 from bot.leads.sales_alert import build_alert_deletion, with_crm_reference
-from bot.leads.unit_of_work import SqlUnitOfWork
+from bot.leads.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +126,7 @@ class WorkerOptions:
 
 
 def deliver_pending(
-    engine: Engine,
+    uow: UnitOfWork,
     client: CrmClient | None,
     policy: RetryPolicy,
     options: WorkerOptions | None = None,
@@ -138,7 +136,7 @@ def deliver_pending(
     """Send up to `options.batch_size` due outbox rows, one at a time.
 
     Args:
-        engine: The leads database.
+        uow: The leads database's unit of work (one transaction per step).
         client: The CRM adapter; None leaves the CRM rows alone (CRM_ADAPTER=none).
         policy: Retry budget and backoff.
         options: Worker name, lease, batch size, clock and test hook.
@@ -153,11 +151,11 @@ def deliver_pending(
     lease = timedelta(seconds=options.lease_seconds)
     rng = rng or random.Random()
     report = DeliveryReport()
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         due = uow.outbox.due_ids(clock(), options.batch_size,
                                  handled_kinds(client, sales_channel))
     for outbox_id in due:
-        claimed = _claim(engine, outbox_id, worker, lease, clock)
+        claimed = _claim(uow, outbox_id, worker, lease, clock)
         if claimed is None:
             report.lost_claims += 1
             continue
@@ -171,7 +169,7 @@ def deliver_pending(
             result = DeliveryResult(RETRY, None, f"client error: {exc!r}")
         if checkpoint:
             checkpoint("after_send", entry)
-        outcome = _record(engine, entry, attempt_id, result, worker, policy, clock, rng)
+        outcome = _record(uow, entry, attempt_id, result, worker, policy, clock, rng)
         report.outcomes.append((entry.id, outcome))
         if outcome == ATTEMPT_DELIVERED:
             report.delivered += 1
@@ -211,13 +209,13 @@ def _send(
 
 
 def _claim(
-    engine: Engine,
+    uow: UnitOfWork,
     outbox_id: int,
     worker: str,
     lease: timedelta,
     clock: Callable[[], datetime],
 ) -> tuple[OutboxEntry, int] | None:
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         now = clock()
         if not uow.outbox.try_claim(outbox_id, worker, now, lease):
             return None
@@ -229,7 +227,7 @@ def _claim(
 
 
 def _record(
-    engine: Engine,
+    uow: UnitOfWork,
     entry: OutboxEntry,
     attempt_id: int,
     result: DeliveryResult,
@@ -238,7 +236,7 @@ def _record(
     clock: Callable[[], datetime],
     rng: random.Random,
 ) -> str:
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         now = clock()
         if uow.outbox.get(entry.id) is None:
             outcome, detail = _row_vanished(uow, entry, result, now)
@@ -292,7 +290,7 @@ def _record(
 
 
 def _row_vanished(
-    uow: SqlUnitOfWork, entry: OutboxEntry, result: DeliveryResult, now: datetime
+    uow: UnitOfWork, entry: OutboxEntry, result: DeliveryResult, now: datetime
 ) -> tuple[str, str]:
     """The row was deleted while in flight ("forget me"): make sure the CRM forgets too,
     and that the alert leaves the sales channel."""
@@ -316,7 +314,7 @@ def _row_vanished(
 
 
 def deliver_until_idle(
-    engine: Engine,
+    uow: UnitOfWork,
     client: CrmClient | None,
     policy: RetryPolicy,
     options: WorkerOptions | None = None,
@@ -336,11 +334,11 @@ def deliver_until_idle(
     deadline = options.clock() + timedelta(seconds=max_seconds)
     kinds = handled_kinds(client, sales_channel)
     while options.clock() < deadline:
-        report = deliver_pending(engine, client, policy, options, rng, sales_channel)
+        report = deliver_pending(uow, client, policy, options, rng, sales_channel)
         total.add(report)
         if report.attempted or report.lost_claims:
             continue
-        with SqlUnitOfWork(engine) as uow:
+        with uow:
             pending = uow.outbox.pending_count(kinds)
         if not pending:
             break

@@ -17,7 +17,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, 
 from sqlalchemy.engine import Engine
 
 from bot.leads.model import utc_now
-from bot.leads.unit_of_work import SqlUnitOfWork
+from bot.leads.unit_of_work import UnitOfWork
 
 # Rasa's SQLTrackerStore table (rasa/core/tracker_store.py, SQLEvent), the columns we use.
 _tracker_metadata = MetaData()
@@ -54,7 +54,7 @@ def erase_conversation_events(
 
 
 def process_erasures(
-    engine: Engine,
+    uow: UnitOfWork,
     tracker_engine: Engine | None,
     clock: Callable[[], datetime] = utc_now,
     window: timedelta = ERASURE_WINDOW,
@@ -63,7 +63,7 @@ def process_erasures(
     """Run every open erasure once; close those older than `window`.
 
     Args:
-        engine: The leads database (where erasures are queued).
+        uow: The leads database's unit of work (where erasures are queued).
         tracker_engine: Rasa's tracker store database; None when there is none.
         clock: The current UTC time.
         window: How long an erasure is repeated.
@@ -73,7 +73,7 @@ def process_erasures(
     Returns:
         The number of tracker events deleted in this pass.
     """
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         erasures = uow.erasures.open()
     deleted_total = 0
     for erasure in erasures:
@@ -85,7 +85,7 @@ def process_erasures(
                 tracker_engine, erasure.conversation_id, erasure.before_timestamp
             )
         now = clock()
-        with SqlUnitOfWork(engine) as uow:
+        with uow:
             uow.erasures.record_pass(
                 erasure.id, deleted, now, done=now - erasure.requested_at >= window
             )

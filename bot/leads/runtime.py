@@ -22,6 +22,7 @@ from bot.leads.delivery import Checkpoint, WorkerOptions
 from bot.leads.migrate import upgrade_database
 from bot.leads.outbox import RetryPolicy
 from bot.leads.scoring import ScoringRules, load_scoring_rules
+from bot.leads.unit_of_work import SqlUnitOfWork
 from bot.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,10 @@ class LeadsRuntime:
         # Without a sales channel no alert is queued: nothing would ever post it.
         rules = load_scoring_rules(sales_alerts=bool(settings.slack_sales_channel))
         return cls(settings=settings, engine=engine, rules=rules)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work on the leads database, for the use cases."""
+        return SqlUnitOfWork(self.engine)
 
     def crm_client(self) -> CrmClient | None:
         """The configured CRM adapter; None when CRM_ADAPTER=none."""

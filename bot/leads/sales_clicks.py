@@ -23,7 +23,7 @@ def _answer(click: SalesClick) -> None:
     if sales_channel is None:
         logger.warning("a sales alert was clicked, but SLACK_SALES_CHANNEL is not set here")
         return
-    answer_sales_click(runtime.engine, sales_channel, click)
+    answer_sales_click(runtime.unit_of_work(), sales_channel, click)
 
 
 async def answer_sales_click_soon(click: SalesClick) -> None:

@@ -1,8 +1,9 @@
 """Use cases of the leads package: submit a lead, forget a conversation or a person, take
 a lead from the sales channel's alert.
 
-Each takes the engine (and pure inputs), does its writes in one unit of work, and returns
-plain data. The conversation, the CLI and the tests call these, never the tables.
+Each takes a unit of work (`SqlUnitOfWork(engine)`, or a fake in unit tests) and pure
+inputs, does its writes in one transaction of it, and returns plain data. The
+conversation, the CLI and the tests call these, never the tables.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-
-from bot.channels.slack_blocks import SALES_TAKE_ACTION, escape
 from bot.crm.base import SalesChannel, payload_to_json
 from bot.crm.slack_sales import SalesClick
 from bot.leads.model import (
@@ -38,11 +36,12 @@ from bot.leads.sales_alert import (
     with_taker,
 )
 from bot.leads.scoring import ScoringRules, alerts_sales, score_lead
-from bot.leads.unit_of_work import SqlUnitOfWork
+from bot.leads.unit_of_work import UnitOfWork
+from bot.slack.blocks import SALES_TAKE_ACTION, escape
 
 
 def submit_lead(
-    engine: Engine,
+    uow: UnitOfWork,
     draft: LeadDraft,
     rules: ScoringRules,
     clock: Callable[[], datetime] = utc_now,
@@ -66,7 +65,7 @@ def submit_lead(
         created_at=now,
     )
     document = build_crm_payload(lead)
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         uow.leads.add(lead)
         uow.outbox.add(lead.lead_id, lead.idempotency_key, payload_to_json(document), now)
         if alerts_sales(lead.qualification, rules):
@@ -99,7 +98,7 @@ class ForgetReport:
 
 
 def forget_conversation(
-    engine: Engine,
+    uow: UnitOfWork,
     conversation_id: str,
     before_timestamp: float | None = None,
     clock: Callable[[], datetime] = utc_now,
@@ -113,7 +112,7 @@ def forget_conversation(
     whatever email this one typed: an email typed in a chat proves nothing.
     """
     cutoff = time.time() if before_timestamp is None else before_timestamp
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         report = _forget_leads(uow, uow.leads.for_conversation(conversation_id),
                                (conversation_id,), cutoff, clock)
         uow.commit()
@@ -121,7 +120,7 @@ def forget_conversation(
 
 
 def forget_email(
-    engine: Engine, email: str, clock: Callable[[], datetime] = utc_now
+    uow: UnitOfWork, email: str, clock: Callable[[], datetime] = utc_now
 ) -> ForgetReport:
     """Erase a person by email everywhere: for the operator's CLI only.
 
@@ -129,7 +128,7 @@ def forget_email(
     (`python -m bot leads forget EMAIL` logs each use for audit). Every lead with that
     address (any case) goes, with the conversations they came from.
     """
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         leads = uow.leads.find_by_email(email)
         conversations = tuple(dict.fromkeys(
             lead.draft.conversation_id for lead in leads if lead.draft.conversation_id))
@@ -139,7 +138,7 @@ def forget_email(
 
 
 def _forget_leads(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     leads: Sequence[Lead],
     conversations: Sequence[str],
     cutoff: float,
@@ -177,7 +176,7 @@ def _after_its_lease(entry: OutboxEntry, now: datetime) -> datetime:
 
 
 def take_lead(
-    engine: Engine, lead_id: str, user_id: str, user_name: str,
+    uow: UnitOfWork, lead_id: str, user_id: str, user_name: str,
     clock: Callable[[], datetime] = utc_now,
 ) -> TakeResult:
     """"I'll take it": record the sales engineer on the lead, unless someone was first.
@@ -186,7 +185,7 @@ def take_lead(
     updates the message in the channel (and a second click finds the lead taken).
     """
     taker = LeadTaker(user_id, user_name, clock())
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         if uow.leads.take(lead_id, taker):
             uow.outbox.revise_sales_alert(
                 lead_id, lambda alert: payload_to_json(with_taker(json.loads(alert), taker)),
@@ -202,7 +201,7 @@ def take_lead(
 
 
 def answer_sales_click(
-    engine: Engine, sales_channel: SalesChannel, click: SalesClick,
+    uow: UnitOfWork, sales_channel: SalesChannel, click: SalesClick,
     clock: Callable[[], datetime] = utc_now,
 ) -> str:
     """Answer a click on an alert's button, telling the clicker alone what happened.
@@ -215,10 +214,10 @@ def answer_sales_click(
         What the clicker was told.
     """
     if click.action == SALES_TAKE_ACTION:
-        text = take_reply(take_lead(engine, click.lead_id, click.user_id, click.user_name,
+        text = take_reply(take_lead(uow, click.lead_id, click.user_id, click.user_name,
                                     clock))
     else:
-        with SqlUnitOfWork(engine) as uow:
+        with uow:
             lead = uow.leads.get(click.lead_id)
         text = ("This lead was erased at the visitor's request." if lead is None else
                 f"*Conversation with {escape(lead.draft.contact.company) or 'the visitor'}*\n"

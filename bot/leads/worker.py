@@ -63,11 +63,11 @@ class DeliveryWorker:
         report = DeliveryReport()
         if self._client is not None or self._sales_channel is not None:
             report = deliver_pending(
-                self._runtime.engine, self._client, self._policy, self._options,
+                self._runtime.unit_of_work(), self._client, self._policy, self._options,
                 sales_channel=self._sales_channel,
             )
         process_erasures(
-            self._runtime.engine, self._runtime.tracker_engine(), min_age=ERASURE_DELAY
+            self._runtime.unit_of_work(), self._runtime.tracker_engine(), min_age=ERASURE_DELAY
         )
         return report
 

@@ -1,144 +1,23 @@
-"""Helpers for the scale-out, bad-input and failure suites: a model, real servers, a client.
+"""The e2e suites' client side: the REST channel, trackers through the HTTP API, and a
+TCP proxy standing in for a database that goes away.
 
-The servers are started by `bench.launcher` (which also serves the benchmark); PostgreSQL
-and Redis are the machine's (CI starts them with scripts/services.sh). Nothing here skips:
-a missing service is an error, so CI cannot pass without testing what it should.
+The servers themselves are started by `bot.launcher` (with the suites' defaults of
+tests/support/servers.py); PostgreSQL and Redis come from tests/support/databases.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg2
-import redis
-
-from bench.launcher import (
-    PROJECT_ROOT,
-    REST_WEBHOOK,
-    LaunchError,
-    ServerProcess,
-    Stack,
-    free_ports,
-    http_json,
-    start_stack,
-)
+from bot.launcher import REST_WEBHOOK, ServerProcess, http_json, new_sender
 from tests.support.project import load_domain
-from tests.support.servers import REST_AUTH, model_under_test, rest_conversation
-
-TOKEN = "e2e-token"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
-                              "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def credentials_file() -> Path:
-    """The channel configuration under test: the project's, unless E2E_CREDENTIALS says."""
-    return Path(os.environ.get("E2E_CREDENTIALS", PROJECT_ROOT / "credentials.yml"))
-
-
-def model_for_tests(log_dir: Path) -> Path:
-    """The model under test, chosen as for every e2e suite (`tests/support/servers.py`):
-    `TEST_MODEL`, else the newest `models/*.tar.gz`; none is an error, not a skip."""
-    del log_dir  # kept for call sites; the model is trained by `make train`, not here
-    return model_under_test()
-
-
-# ---- PostgreSQL and Redis -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PostgresDatabase:
-    """A fresh database on the test PostgreSQL server."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    name: str
-
-    def tracker_store(self, strict: bool = True) -> dict[str, Any]:
-        """Endpoint config of the tracker store on this database (ours or Rasa's plain one)."""
-        return {"type": "bot.stores.StrictSQLTrackerStore" if strict else "SQL",
-                "dialect": "postgresql", "url": self.host, "port": self.port,
-                "db": self.name, "username": self.user, "password": self.password}
-
-    def connect(self) -> Any:
-        return psycopg2.connect(host=self.host, port=self.port, user=self.user,
-                                password=self.password, dbname=self.name, connect_timeout=5)
-
-    def events(self, sender_id: str) -> list[dict[str, Any]]:
-        """Rows of Rasa's `events` table for one REST sender's conversation, in order."""
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT id, type_name, timestamp, data FROM events "
-                        "WHERE sender_id = %s ORDER BY id", (rest_conversation(sender_id),))
-            return [{"id": i, "type": t, "timestamp": ts, "data": json.loads(d)}
-                    for i, t, ts, d in cur.fetchall()]
-
-
-def _server_params() -> dict[str, Any]:
-    parts = urlsplit(POSTGRES_URL)
-    return {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
-            "user": parts.username or "postgres", "password": parts.password or ""}
-
-
-@contextmanager
-def fresh_postgres_database(prefix: str) -> Iterator[PostgresDatabase]:
-    """Create a uniquely named database and drop it afterwards."""
-    params = _server_params()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(dbname=urlsplit(POSTGRES_URL).path.lstrip("/") or "postgres",
-                             connect_timeout=5, **params)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield PostgresDatabase(name=name, **params)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-
-def redis_client() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    client.ping()  # fail here, clearly, when Redis is not running
-    return client
-
-
-def redis_lock_store(prefix: str, host: str | None = None, port: int | None = None
-                     ) -> dict[str, Any]:
-    """Endpoint config of our Redis lock store (as in production) with its own key prefix."""
-    parts = urlsplit(REDIS_URL)
-    return {"type": "bot.stores.AtomicRedisLockStore",
-            "url": host or parts.hostname or "127.0.0.1",
-            "port": port or parts.port or 6379, "db": int(parts.path.lstrip("/") or 0),
-            "key_prefix": prefix}
-
-
-# ---- servers and client ---------------------------------------------------------------
-
-def start_assistant(model: Path, workdir: Path, name: str, *,
-                    tracker_store: Mapping[str, Any] | None,
-                    lock_store: Mapping[str, Any] | None = None,
-                    action_port: int | None = None,
-                    env: Mapping[str, str] | None = None) -> Stack:
-    """Start a Rasa server (HTTP API on, with a token) and its own action server."""
-    ports = free_ports(2)
-    return start_stack(model, ports[0], action_port or ports[1], workdir,
-                       tracker_store=tracker_store, lock_store=lock_store,
-                       auth_token=TOKEN, credentials=credentials_file(), env=env, name=name)
+from tests.support.servers import API_TOKEN, REST_AUTH, rest_conversation
 
 
 def send(server: ServerProcess, sender: str | None, text: Any, timeout: float = 60.0,
@@ -174,7 +53,7 @@ def tracker(server: ServerProcess, sender: str) -> dict[str, Any]:
     """A REST sender's tracker through the HTTP API (all sessions)."""
     conversation = rest_conversation(sender)
     status, body = http_json("GET", f"{server.url}/conversations/{conversation}/tracker"
-                             f"?token={TOKEN}&include_events=ALL")
+                             f"?token={API_TOKEN}&include_events=ALL")
     assert status == 200, f"tracker of {sender}: HTTP {status} {body}"
     assert isinstance(body, dict)
     return body
@@ -183,10 +62,6 @@ def tracker(server: ServerProcess, sender: str) -> dict[str, Any]:
 def texts(replies: Any) -> list[str]:
     """The text messages of a webhook reply (images and custom payloads have none)."""
     return [str(r["text"]) for r in replies or [] if isinstance(r, dict) and r.get("text")]
-
-
-def new_sender(prefix: str = "e2e") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def assert_serving(server: ServerProcess) -> None:
@@ -289,9 +164,6 @@ def wait_for(predicate: Any, timeout: float, message: str, interval: float = 0.2
             return
         time.sleep(interval)
     raise AssertionError(message)
-
-
-__all__ = ["LaunchError", "Stack"]
 
 
 # Unclear messages end in the fallback action on the action server; the payload is the

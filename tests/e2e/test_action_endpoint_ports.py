@@ -14,16 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.launcher import (
-    REST_WEBHOOK,
-    ServerProcess,
-    http_json,
-    start_action_server,
-    start_actions_then_rasa,
-    start_rasa_server,
-)
 from bot.channels.turns import TURN_FAILED_TEXT
-from bot.settings import load_settings
+from bot.launcher import REST_WEBHOOK, ServerProcess, http_json, running_stack
 from tests.support.servers import REST_AUTH, free_port, model_under_test, rest_conversation
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
@@ -44,18 +36,12 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(text.replace("var/tracker.db", str(workdir / "tracker.db")),
                          encoding="utf-8")
-    url = load_settings({"ACTIONS_PORT": str(action_port)}).action_server_url()
-    actions, rasa, _ = start_actions_then_rasa(
-        lambda: start_action_server(action_port, workdir / "actions.log"),
-        lambda: start_rasa_server(model_under_test(), rasa_port, endpoints,
-                                  workdir / "rasa.log", auth_token="ports-token",
-                                  env={"ACTION_SERVER_URL": url}),
-        600.0)
-    try:
-        yield actions, rasa
-    finally:
-        rasa.stop()
-        actions.stop()
+    # The launcher gives the Rasa server the URL bot/settings.py derives from the port.
+    with running_stack(model_under_test(), workdir, ports=(rasa_port, action_port),
+                       endpoints=endpoints, auth_token="ports-token",
+                       ready_timeout=600.0) as stack:
+        assert stack.rasa.env["ACTION_SERVER_URL"] == f"http://127.0.0.1:{action_port}/webhook"
+        yield stack.actions, stack.rasa
 
 
 def test_a_custom_action_turn_reaches_the_action_server_on_its_port(

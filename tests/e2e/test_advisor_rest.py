@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bench.launcher import REST_WEBHOOK, http_json
-from tests.support.servers import REST_AUTH, AssistantServers, assistant  # noqa: F401
+from bot.launcher import REST_WEBHOOK, Stack, http_json
+from tests.support.servers import REST_AUTH, assistant  # noqa: F401
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 class Visitor:
     """One conversation over the REST channel."""
 
-    def __init__(self, servers: AssistantServers) -> None:
+    def __init__(self, servers: Stack) -> None:
         self.servers = servers
         self.sender = f"advisor-{uuid.uuid4().hex[:12]}"
         self.last: list[dict[str, Any]] = []
@@ -58,7 +58,7 @@ class Visitor:
         return card
 
 
-def test_prefilled_form_gives_an_explained_recommendation(assistant: AssistantServers) -> None:  # noqa: F811
+def test_prefilled_form_gives_an_explained_recommendation(assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     visitor.say(
         "We run about 200 Linux microservices and some customers upload their own code, "
@@ -87,7 +87,7 @@ def test_prefilled_form_gives_an_explained_recommendation(assistant: AssistantSe
     assert any(f["fact"] == "isolation" and f["contribution"] > 0 for f in card["factors"])
 
 
-def test_interruption_misses_and_a_correction(assistant: AssistantServers) -> None:  # noqa: F811
+def test_interruption_misses_and_a_correction(assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     visitor.say("/ask_use_case_recommendation")
     assert "Whose code will run" in visitor.text()

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.launcher import Stack
 from bot.offerings import load_catalogue
-from tests.support.servers import REST_AUTH, AssistantServers, assistant  # noqa: F401
+from tests.support.servers import REST_AUTH, assistant  # noqa: F401
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -32,7 +33,7 @@ def answer_text(key: str) -> str:
 
 
 class Visitor:
-    def __init__(self, servers: AssistantServers) -> None:
+    def __init__(self, servers: Stack) -> None:
         self.url = servers.url + "/webhooks/rest/webhook"
         self.sender = f"answers-{uuid.uuid4().hex[:12]}"
         self.last: list[dict[str, Any]] = []
@@ -60,13 +61,13 @@ class Visitor:
     ("is esxi still free??", "ask_cost/esxi_free"),
 ])
 def test_a_specific_question_gets_its_specific_answer(
-        assistant: AssistantServers, question: str, key: str) -> None:  # noqa: F811
+        assistant: Stack, question: str, key: str) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     assert visitor.say(question) == answer_text(key)
 
 
 def test_a_database_question_does_not_start_the_questionnaire(
-        assistant: AssistantServers) -> None:  # noqa: F811
+        assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     visitor.say("Would you run MySQL in a container in production?")
     assert "Recommend for my workload" in visitor.buttons()
@@ -80,7 +81,7 @@ def test_a_database_question_does_not_start_the_questionnaire(
     ("does your platform support windows containers?", "windows_support"),
 ])
 def test_questions_about_our_platform_are_answered_from_our_offerings(
-        assistant: AssistantServers, question: str, key: str) -> None:  # noqa: F811
+        assistant: Stack, question: str, key: str) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     expected, _ = load_catalogue().answer(f"ask_offerings/{key}") or ("", [])
     assert visitor.say(question) == expected
@@ -88,7 +89,7 @@ def test_questions_about_our_platform_are_answered_from_our_offerings(
 
 
 def test_more_and_tell_me_more_give_the_topics_overview(
-        assistant: AssistantServers) -> None:  # noqa: F811
+        assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     visitor.say("What is Firecracker?")
     more = visitor.buttons()["More on running both"]
@@ -98,7 +99,7 @@ def test_more_and_tell_me_more_give_the_topics_overview(
 
 
 def test_a_vague_message_gets_the_two_likeliest_answers_as_buttons(
-        assistant: AssistantServers) -> None:  # noqa: F811
+        assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     reply = visitor.say("vmware esxi broadcom??")
     titles = list(visitor.buttons())
@@ -112,7 +113,7 @@ def test_a_vague_message_gets_the_two_likeliest_answers_as_buttons(
                                                   "ask_cost/vmware_broadcom")}
 
 
-def test_a_question_outside_our_field_is_told_so(assistant: AssistantServers) -> None:  # noqa: F811
+def test_a_question_outside_our_field_is_told_so(assistant: Stack) -> None:  # noqa: F811
     visitor = Visitor(assistant)
     assert visitor.say("how do I bake sourdough bread?") == DOMAIN["utter_out_of_scope"][0][
         "text"]

@@ -21,21 +21,17 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.launcher import REST_WEBHOOK, ServerProcess, Stack, http_json
+from bot.launcher import REST_WEBHOOK, ServerProcess, Stack, http_json, new_sender
 from tests.e2e.stack import (
     assert_serving,
-    credentials_file,
-    model_for_tests,
-    new_sender,
     send,
     send_raw,
-    start_assistant,
     texts,
     tracker,
     user_events,
 )
 from tests.support.project import load_domain
-from tests.support.servers import REST_AUTH
+from tests.support.servers import API_TOKEN, REST_AUTH, credentials_file, start_servers
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 
@@ -53,9 +49,8 @@ _BOOKKEEPING = {"requested_slot", "session_started_metadata"}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("bad-input")
-    model = model_for_tests(workdir)
-    started = start_assistant(
-        model, workdir, "bad-input",
+    started = start_servers(
+        workdir, name="bad-input", auth_token=API_TOKEN,
         tracker_store={"type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")},
         env={"MAX_MESSAGE_CHARS": str(MAX_CHARS), "RATE_LIMIT_MESSAGES": str(RATE_LIMIT),
              "RATE_LIMIT_WINDOW_SECONDS": "60", "ALLOWED_ORIGINS": ALLOWED_ORIGIN})

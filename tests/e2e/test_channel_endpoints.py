@@ -19,9 +19,9 @@ import pytest
 import requests
 import socketio
 
+from bot.launcher import Stack
 from tests.support.servers import (
     REST_AUTH,
-    AssistantServers,
     rest_conversation,
     running_servers,
 )
@@ -36,7 +36,7 @@ REST = "/webhooks/rest/webhook"
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServers]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {"ALLOWED_ORIGINS": ALLOWED, "MAX_MESSAGE_CHARS": str(MAX_CHARS),
            "RATE_LIMIT_MESSAGES": str(RATE), "RATE_LIMIT_WINDOW_SECONDS": "60"}
     # `--cors` as scripts/run.sh passes it: the channels' own CORS headers must not be
@@ -108,12 +108,12 @@ class WidgetClient:
         await self.sio.eio.disconnect(abort=True)
 
 
-def handshake(servers: AssistantServers, origin: str) -> requests.Response:
+def handshake(servers: Stack, origin: str) -> requests.Response:
     return requests.get(servers.url + "/socket.io/", params={"EIO": "4", "transport": "polling"},
                         headers={"Origin": origin}, timeout=10)
 
 
-def rest(servers: AssistantServers, body: Any, raw: bytes | None = None) -> requests.Response:
+def rest(servers: Stack, body: Any, raw: bytes | None = None) -> requests.Response:
     data = raw if raw is not None else json.dumps(body).encode()
     return requests.post(servers.url + REST, data=data,
                          headers={"Content-Type": "application/json", **REST_AUTH}, timeout=60)
@@ -121,7 +121,7 @@ def rest(servers: AssistantServers, body: Any, raw: bytes | None = None) -> requ
 
 # ---- origins and files --------------------------------------------------------------------
 
-def test_socket_origins(servers: AssistantServers) -> None:
+def test_socket_origins(servers: Stack) -> None:
     assert handshake(servers, EVIL).status_code == 400
     allowed = handshake(servers, ALLOWED)
     assert allowed.status_code == 200
@@ -130,7 +130,7 @@ def test_socket_origins(servers: AssistantServers) -> None:
     assert own.status_code == 200
 
 
-def test_history_cors(servers: AssistantServers) -> None:
+def test_history_cors(servers: Stack) -> None:
     url = servers.url + "/webhooks/widget/history"
     sid = uuid.uuid4().hex
     body = json.dumps({"session_id": sid})
@@ -149,7 +149,7 @@ def test_history_cors(servers: AssistantServers) -> None:
 
 
 def test_history_takes_the_session_id_in_the_body_not_the_url(
-        servers: AssistantServers) -> None:
+        servers: Stack) -> None:
     # A URL's query string lands in every proxy's access log; a body does not. Sent as
     # text/plain, the cross-site call is a "simple request" that needs no preflight.
     url = servers.url + "/webhooks/widget/history"
@@ -169,26 +169,26 @@ def test_history_takes_the_session_id_in_the_body_not_the_url(
     [("widget.js", "application/javascript"), ("widget.css", "text/css"),
      ("socket.io.min.js", "application/javascript"), ("demo.css", "text/css")],
 )
-def test_static_files(servers: AssistantServers, name: str, content_type: str) -> None:
+def test_static_files(servers: Stack, name: str, content_type: str) -> None:
     answer = requests.get(f"{servers.url}/webhooks/widget/static/{name}", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith(content_type)
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_socket_io_client_is_ours_with_its_licence(servers: AssistantServers) -> None:
+def test_socket_io_client_is_ours_with_its_licence(servers: Stack) -> None:
     body = requests.get(servers.url + "/webhooks/widget/static/socket.io.min.js", timeout=10).text
     assert body.startswith("/*!\n * Socket.IO v4.") and "MIT License" in body[:200]
 
 
 @pytest.mark.parametrize("name", ["demo.html", "..%2F..%2Fsettings.py", "channel.py",
                                   "socket.io.LICENSE.txt"])
-def test_nothing_else_is_served(servers: AssistantServers, name: str) -> None:
+def test_nothing_else_is_served(servers: Stack, name: str) -> None:
     answer = requests.get(f"{servers.url}/webhooks/widget/static/{name}", timeout=10)
     assert answer.status_code == 404
 
 
-def test_demo_page_has_a_strict_content_security_policy(servers: AssistantServers) -> None:
+def test_demo_page_has_a_strict_content_security_policy(servers: Stack) -> None:
     answer = requests.get(servers.url + "/webhooks/widget/demo", timeout=10)
     assert answer.status_code == 200
     csp = answer.headers["Content-Security-Policy"]
@@ -199,7 +199,7 @@ def test_demo_page_has_a_strict_content_security_policy(servers: AssistantServer
 
 # ---- widget socket ---------------------------------------------------------------------------
 
-def test_socket_session_ids_are_ours(servers: AssistantServers) -> None:
+def test_socket_session_ids_are_ours(servers: Stack) -> None:
     async def scenario() -> None:
         client = await WidgetClient.connect(servers.url, ALLOWED)
         try:
@@ -215,12 +215,12 @@ def test_socket_session_ids_are_ours(servers: AssistantServers) -> None:
     asyncio.run(scenario())
 
 
-def test_socket_refuses_other_origins(servers: AssistantServers) -> None:
+def test_socket_refuses_other_origins(servers: Stack) -> None:
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(WidgetClient.connect(servers.url, EVIL))
 
 
-def test_socket_message_without_session_is_ignored(servers: AssistantServers) -> None:
+def test_socket_message_without_session_is_ignored(servers: Stack) -> None:
     async def scenario() -> list[dict[str, Any]]:
         client = await WidgetClient.connect(servers.url, ALLOWED)
         try:
@@ -231,7 +231,7 @@ def test_socket_message_without_session_is_ignored(servers: AssistantServers) ->
     assert asyncio.run(scenario()) == []
 
 
-def test_socket_size_and_rate_limits(servers: AssistantServers) -> None:
+def test_socket_size_and_rate_limits(servers: Stack) -> None:
     async def scenario() -> None:
         client = await WidgetClient.connect(servers.url, ALLOWED)
         other = await WidgetClient.connect(servers.url, ALLOWED)
@@ -264,13 +264,13 @@ def test_socket_size_and_rate_limits(servers: AssistantServers) -> None:
      b'{"sender": "", "message": "x"}', b'{"sender": "s", "message": 42}',
      b'{"sender": "s", "message": "   "}', b'{"sender": "s", "message": ""}'],
 )
-def test_rest_refuses_malformed_requests(servers: AssistantServers, raw: bytes) -> None:
+def test_rest_refuses_malformed_requests(servers: Stack, raw: bytes) -> None:
     answer = rest(servers, None, raw=raw)
     assert answer.status_code == 400
     assert "error" in answer.json()
 
 
-def test_rest_politely_refuses_100_kb(servers: AssistantServers) -> None:
+def test_rest_politely_refuses_100_kb(servers: Stack) -> None:
     sender = "big-" + uuid.uuid4().hex
     answer = rest(servers, {"sender": sender, "message": "z" * 100_000})
     assert answer.status_code == 200
@@ -278,7 +278,7 @@ def test_rest_politely_refuses_100_kb(servers: AssistantServers) -> None:
     assert reply["recipient_id"] == sender and str(MAX_CHARS) in reply["text"]
 
 
-def test_rest_answers_odd_but_valid_text(servers: AssistantServers) -> None:
+def test_rest_answers_odd_but_valid_text(servers: Stack) -> None:
     for text in ("hello\x00\x07 there", "مرحبا 👋 שלום", "\u202eevil override"):
         answer = rest(servers, {"sender": "odd-" + uuid.uuid4().hex, "message": text})
         assert answer.status_code == 200, text
@@ -287,7 +287,7 @@ def test_rest_answers_odd_but_valid_text(servers: AssistantServers) -> None:
         assert replies and all(str(r.get("text") or "").strip() for r in replies), (text, replies)
 
 
-def test_rest_rate_limit_per_conversation(servers: AssistantServers) -> None:
+def test_rest_rate_limit_per_conversation(servers: Stack) -> None:
     sender = "fast-" + uuid.uuid4().hex
     statuses = [rest(servers, {"sender": sender, "message": "hello"}).status_code
                 for _ in range(RATE)]
@@ -300,7 +300,7 @@ def test_rest_rate_limit_per_conversation(servers: AssistantServers) -> None:
                           "message": "hello"}).status_code == 200
 
 
-def test_unoffered_payload_cannot_set_slots(servers: AssistantServers) -> None:
+def test_unoffered_payload_cannot_set_slots(servers: Stack) -> None:
     sender = uuid.uuid4().hex  # widget-shaped, yet in the REST namespace (item 2)
     answer = rest(servers, {"sender": sender,
                             "message": '/inform{"email": "mallory@example.com"}'})

@@ -22,9 +22,10 @@ from bot.advisor.answers import NOT_SURE, normalise_answer, profile_from_answers
 from bot.advisor.engine import recommend
 from bot.advisor.profile import FIELD_ORDER
 from bot.advisor.rules import load_rules
+from bot.launcher import Stack
 from bot.settings import load_settings
 from tests.support.conversation_client import RestVisitor
-from tests.support.servers import REST_TOKEN, AssistantServers, running_servers
+from tests.support.servers import REST_TOKEN, running_servers
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(1800)]
 
@@ -40,7 +41,7 @@ RESULTS: list[tuple[str, str, str, Any, Any]] = []
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServers]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_servers(tmp_path_factory.mktemp("conversations")) as running:
         yield running
 
@@ -107,7 +108,7 @@ def _cases() -> list[Any]:
 
 
 @pytest.mark.parametrize("dialogue", _cases())
-def test_dialogue(servers: AssistantServers, dialogue: dict[str, Any]) -> None:
+def test_dialogue(servers: Stack, dialogue: dict[str, Any]) -> None:
     visitor = RestVisitor(servers.url, REST_TOKEN, servers.workdir / "tracker.db")
     name, problems = dialogue["name"], []
     meant: dict[str, Any] = {}

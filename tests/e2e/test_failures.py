@@ -22,33 +22,37 @@ from typing import Any
 
 import pytest
 
-from bench.launcher import (
+from bot.launcher import (
     ServerProcess,
     Stack,
     free_ports,
-    start_action_server,
+    new_sender,
+    sqlite_tracker_store,
     start_rasa_server,
-    wait_until_ready,
     write_endpoints,
 )
 from tests.e2e.stack import (
-    TOKEN,
-    PostgresDatabase,
     TcpProxy,
     actions_after_last_user,
-    credentials_file,
     custom_actions,
-    fresh_postgres_database,
-    model_for_tests,
-    new_sender,
-    redis_client,
-    redis_lock_store,
     send,
-    start_assistant,
     text_running_a_custom_action,
     texts,
     tracker,
     user_events,
+)
+from tests.support.databases import (
+    PostgresDatabase,
+    fresh_postgres_database,
+    redis_client,
+    redis_lock_store,
+)
+from tests.support.servers import (
+    API_TOKEN,
+    credentials_file,
+    free_port,
+    model_under_test,
+    start_servers,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
@@ -64,8 +68,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model(workdir: Path) -> Path:
-    return model_for_tests(workdir)
+def model() -> Path:
+    return model_under_test()
 
 
 def _converse(server: ServerProcess, sender: str, turns: tuple[str, ...]) -> None:
@@ -82,20 +86,18 @@ def _sessions(track: dict[str, Any]) -> int:
 
 @pytest.fixture(scope="module")
 def embedded(model: Path, workdir: Path) -> Iterator[Stack]:
-    stack = start_assistant(model, workdir, "actions-fail", tracker_store={
-        "type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")})
-    yield stack
-    stack.stop()
+    with start_servers(workdir, model=model, name="actions-fail", auth_token=API_TOKEN,
+                       tracker_store=sqlite_tracker_store(workdir / "tracker.db")) as stack:
+        yield stack
 
 
-def _restart_actions(stack: Stack, workdir: Path) -> None:
-    stack.actions = start_action_server(stack.actions.port,
-                                        workdir / f"actions-{time.time_ns()}.log")
-    wait_until_ready(stack.actions, "/health", 120.0)
+def _restart_actions(stack: Stack) -> None:
+    stack.actions.restart()
+    stack.actions.wait_ready(120.0)
 
 
 def test_action_server_down_gets_a_friendly_message_and_the_conversation_resumes(
-    embedded: Stack, workdir: Path,
+    embedded: Stack,
 ) -> None:
     server = embedded.rasa
     unclear = text_running_a_custom_action(server)
@@ -107,7 +109,7 @@ def test_action_server_down_gets_a_friendly_message_and_the_conversation_resumes
         assert status in (200, 503), f"HTTP {status} {body}"
         assert texts(body), "the visitor got silence while the action server was down"
     finally:
-        _restart_actions(embedded, workdir)
+        _restart_actions(embedded)
     status, body = send(server, sender, unclear)
     assert status == 200 and texts(body)
     track = tracker(server, sender)
@@ -170,10 +172,9 @@ def production(model: Path, workdir: Path, database: PostgresDatabase,
              "retries": 3, "retry_wait_s": 0.3}
     locks = redis_lock_store("failures" + uuid.uuid4().hex[:8],
                              port=proxies["redis"].listen_port)
-    stack = start_assistant(model, workdir, "stores-fail", tracker_store=store,
-                            lock_store=locks)
-    yield stack
-    stack.stop()
+    with start_servers(workdir, model=model, name="stores-fail", auth_token=API_TOKEN,
+                       tracker_store=store, lock_store=locks) as stack:
+        yield stack
 
 
 def _log(server: ServerProcess) -> str:
@@ -253,9 +254,8 @@ def test_rasa_refuses_to_start_without_its_database(model: Path, workdir: Path,
     store = {**database.tracker_store(strict=True), "port": closed_port,
              "connect_timeout_s": 3}
     endpoints = write_endpoints(workdir / "nodb-endpoints.yml", closed_port + 1, store)
-    (port,) = free_ports(1)
-    rasa = start_rasa_server(model, port, endpoints, workdir / "nodb-rasa.log",
-                             credentials=credentials_file(), auth_token=TOKEN)
+    rasa = start_rasa_server(model, free_port(), endpoints, workdir / "nodb-rasa.log",
+                             credentials=credentials_file(), auth_token=API_TOKEN)
     try:
         deadline = time.monotonic() + 180
         while rasa.alive() and time.monotonic() < deadline:

@@ -25,30 +25,22 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
-import yaml
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from bench.launcher import (
-    ServerProcess,
-    start_action_server,
-    start_rasa_server,
-    wait_until_ready,
-    write_endpoints,
-)
 from bot.channels.credentials import effective_credentials
+from bot.launcher import ServerProcess
 from bot.settings import load_settings
 from tests.e2e import test_widget_browser as widget_suite
-from tests.e2e.stack import (
+from tests.e2e.test_slack import SECRET, TOKEN, message_event, signed_headers
+from tests.e2e.test_widget_browser import DEMO, REPLY_TIMEOUT_MS, bot_messages, transcript
+from tests.support.databases import (
     REDIS_URL,
     fresh_postgres_database,
-    model_for_tests,
     redis_client,
     redis_lock_store,
 )
-from tests.e2e.test_slack import SECRET, TOKEN, message_event, signed_headers
-from tests.e2e.test_widget_browser import DEMO, REPLY_TIMEOUT_MS, bot_messages, transcript
 from tests.support.fake_slack import FakeSlack
-from tests.support.servers import free_port, running_servers
+from tests.support.servers import running_servers, start_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.postgres,
               pytest.mark.redis]
@@ -95,22 +87,12 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iter
         stores = {"tracker_store": database.tracker_store(),
                   "lock_store": redis_lock_store(prefix)}
         # Replica B is launched before replica A is waited for: the model loads overlap.
-        b_dir = workdir / "b"
-        b_dir.mkdir()
-        credentials_b = b_dir / "credentials.yml"
-        credentials_b.write_text(yaml.safe_dump(credentials, sort_keys=False))
-        actions_port, rasa_port = free_port(), free_port()
-        endpoints = write_endpoints(b_dir / "endpoints.yml", actions_port, **stores)
-        actions_b = start_action_server(actions_port, b_dir / "actions.log")
-        servers.callback(actions_b.stop)
-        rasa_b = start_rasa_server(model_for_tests(workdir), rasa_port, endpoints,
-                                   b_dir / "rasa.log", credentials=credentials_b, env=env)
-        servers.callback(rasa_b.stop)
+        replica_b = servers.enter_context(start_servers(
+            workdir / "b", env=env, credentials=credentials, wait=False, **stores))
         replica_a = servers.enter_context(
             running_servers(workdir / "a", env=env, credentials=credentials, **stores))
-        wait_until_ready(actions_b, "/health", 120.0)
-        wait_until_ready(rasa_b, "/", 300.0)
-        yield Replicas(replica_a.rasa, rasa_b)
+        replica_b.wait_ready()
+        yield Replicas(replica_a.rasa, replica_b.rasa)
     client = redis_client()
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)

@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -31,7 +29,8 @@ import pytest
 import requests
 
 from bot.channels.slack_signature import sign
-from tests.e2e.stack import REDIS_URL, fresh_postgres_database, redis_client
+from bot.launcher import ServerProcess
+from tests.support.databases import REDIS_URL, fresh_postgres_database, redis_client
 from tests.support.fake_slack import FakeSlack
 from tests.support.servers import free_port, model_under_test
 
@@ -120,33 +119,15 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, 
             "SLACK_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_BASE_URL": slack.base_url, "RASA_API_TOKEN": API_TOKEN,
         }
-        log = (app.parent / "server.log").open("wb")
-        process = subprocess.Popen(command, cwd=app, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
+        # The image's environment only (not ours), in the image's working directory.
+        server = ServerProcess("the image's start command", command, env, port,
+                               app.parent / "server.log", "/", cwd=app,
+                               inherit_env=False).start()
         try:
-            deadline = time.monotonic() + 240
-            while True:
-                try:
-                    requests.get(base + "/", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.flush()
-                        output = (app.parent / "server.log").read_text(errors="replace")
-                        raise AssertionError("the image's start command did not serve:\n"
-                                             + output[-3000:]) from None
-                    time.sleep(1)
-            yield base, process.pid, slack
+            server.wait_ready(240.0)
+            yield server.url, server.pid, slack
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(10)
-            log.close()
+            server.stop(timeout=30.0)
 
 
 def _signed(body: bytes) -> dict[str, str]:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from bot.launcher import Stack
 from tests.support.conversation_client import RestVisitor
-from tests.support.servers import REST_TOKEN, AssistantServers, running_servers
+from tests.support.servers import REST_TOKEN, running_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,7 +34,7 @@ OUT_OF_SCOPE = ("how do I split a string on commas in java",
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AssistantServers]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("insights-e2e")
     databases = {"APP_DATA_DIR": str(workdir),
                  "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}"}
@@ -69,7 +70,7 @@ def figure(page: Page, name: str) -> str:
     return page.locator(f'[data-figure="{name}"]').first.inner_text().strip()
 
 
-def test_the_page_shows_what_the_conversations_did(servers: AssistantServers) -> None:
+def test_the_page_shows_what_the_conversations_did(servers: Stack) -> None:
     pleased, doubtful, lost = (RestVisitor(servers.url, REST_TOKEN) for _ in range(3))
     recommend(pleased)
     pleased.press("👍 Helpful")

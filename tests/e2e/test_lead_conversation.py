@@ -18,10 +18,10 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from bot.launcher import Stack
 from tests.support.crm_standin import CrmStandIn
 from tests.support.servers import (
     REST_AUTH,
-    AssistantServers,
     rest_conversation,
     running_servers,
 )
@@ -33,7 +33,7 @@ ADVISOR_FIELDS = ("isolation", "os_mix", "density", "startup", "stateful", "lega
 
 
 class Servers:
-    def __init__(self, crm: CrmStandIn, running: AssistantServers) -> None:
+    def __init__(self, crm: CrmStandIn, running: Stack) -> None:
         self.crm = crm
         self.url = running.url
         workdir = running.workdir

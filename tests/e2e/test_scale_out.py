@@ -3,7 +3,7 @@
 One conversation hops between the replicas turn by turn, and twenty messages of one
 conversation arrive at both replicas at once; either way every event must be stored
 once, in order, each turn complete before the next one starts. Uses the production
-tracker store class (`bot.stores.StrictSQLTrackerStore`) and Rasa's Redis lock store.
+tracker store class (`bot.rasa.tracker_store.StrictSQLTrackerStore`) and Rasa's Redis lock store.
 """
 
 from __future__ import annotations
@@ -19,30 +19,22 @@ from typing import Any
 
 import pytest
 
-from bench.launcher import (
+from bot.launcher import (
     ServerProcess,
-    free_ports,
+    new_sender,
     start_action_server,
     start_rasa_server,
-    wait_until_ready,
     write_endpoints,
 )
-from tests.e2e.stack import (
-    TOKEN,
+from tests.e2e.stack import bot_texts_by_turn, send, texts, tracker, user_events
+from tests.support.databases import (
     PostgresDatabase,
-    bot_texts_by_turn,
-    credentials_file,
     fresh_postgres_database,
-    model_for_tests,
-    new_sender,
     redis_client,
     redis_lock_store,
-    send,
-    texts,
-    tracker,
-    user_events,
 )
 from tests.support.project import load_domain
+from tests.support.servers import API_TOKEN, credentials_file, free_port, model_under_test
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis,
               pytest.mark.timeout(900)]
@@ -75,26 +67,26 @@ def database() -> Iterator[PostgresDatabase]:
 def replicas(workdir: Path, database: PostgresDatabase
              ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two Rasa servers (one PostgreSQL database, one Redis key prefix), one action server."""
-    model = model_for_tests(workdir)
+    model = model_under_test()
     client = redis_client()
     prefix = "scale" + uuid.uuid4().hex[:8]
-    rasa_a, rasa_b, action_port = free_ports(3)
+    rasa_a, rasa_b, action_port = free_port(), free_port(), free_port()
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port,
                                 database.tracker_store(), redis_lock_store(prefix))
-    actions = start_action_server(action_port, workdir / "actions.log")
+    actions = start_action_server(action_port, workdir / "actions.log", data_dir=workdir)
     servers: list[ServerProcess] = []
     try:
-        wait_until_ready(actions, "/health", 120.0)
+        actions.wait_ready(120.0)
         # Both start at once, as replicas do; they race to create the tables.
         # Twenty turns queued on one conversation's lock take longer than the channel's
         # "taking longer than usual" limit (tested in test_failures.py); here every
         # request must wait for its own answer, so the limit is raised.
         servers = [start_rasa_server(model, port, endpoints, workdir / f"rasa-{port}.log",
-                                     credentials=credentials_file(), auth_token=TOKEN,
+                                     credentials=credentials_file(), auth_token=API_TOKEN,
                                      env={"TURN_TIMEOUT_SECONDS": "300"})
                    for port in (rasa_a, rasa_b)]
         for server in servers:
-            wait_until_ready(server, "/", 600.0)
+            server.wait_ready(600.0)
         yield servers[0], servers[1]
     finally:
         for server in servers:

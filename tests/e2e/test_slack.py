@@ -21,9 +21,10 @@ import requests
 
 from bot.channels.credentials import effective_credentials
 from bot.channels.slack_signature import sign
+from bot.launcher import Stack
 from bot.settings import load_settings
 from tests.support.fake_slack import ApiCall, FakeSlack
-from tests.support.servers import AssistantServers, running_servers
+from tests.support.servers import running_servers
 
 pytestmark = [pytest.mark.server]
 
@@ -45,7 +46,7 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory,
-            slack: FakeSlack) -> Iterator[AssistantServers]:
+            slack: FakeSlack) -> Iterator[Stack]:
     env = {"SLACK_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_API_BASE_URL": slack.base_url, "RATE_LIMIT_MESSAGES": "200"}
     credentials = effective_credentials(load_settings(env))
@@ -138,7 +139,7 @@ def block_action(post: ApiCall, index: int, user: str) -> dict[str, Any]:
     }
 
 
-def post_to_slack_webhook(servers: AssistantServers, body: bytes,
+def post_to_slack_webhook(servers: Stack, body: bytes,
                           headers: dict[str, str]) -> tuple[requests.Response, float]:
     started = time.monotonic()
     answer = requests.post(servers.url + "/webhooks/slack/webhook", data=body, headers=headers,
@@ -146,14 +147,14 @@ def post_to_slack_webhook(servers: AssistantServers, body: bytes,
     return answer, time.monotonic() - started
 
 
-def send_event(servers: AssistantServers, envelope: dict[str, Any],
+def send_event(servers: Stack, envelope: dict[str, Any],
                extra_headers: dict[str, str] | None = None) -> tuple[requests.Response, float]:
     body = json.dumps(envelope).encode()
     headers = {**signed_headers(body, "application/json"), **(extra_headers or {})}
     return post_to_slack_webhook(servers, body, headers)
 
 
-def send_click(servers: AssistantServers, payload: dict[str, Any]
+def send_click(servers: Stack, payload: dict[str, Any]
                ) -> tuple[requests.Response, float]:
     body = urlencode({"payload": json.dumps(payload)}).encode()
     return post_to_slack_webhook(
@@ -184,7 +185,7 @@ def new_ids(prefix: str) -> tuple[str, str]:
 
 # ---- tests ------------------------------------------------------------------------------------
 
-def test_url_verification_challenge(servers: AssistantServers) -> None:
+def test_url_verification_challenge(servers: Stack) -> None:
     challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     answer, _ = send_event(servers, {"token": "x", "challenge": challenge,
                                      "type": "url_verification"})
@@ -193,7 +194,7 @@ def test_url_verification_challenge(servers: AssistantServers) -> None:
 
 
 def test_one_reply_per_event_in_its_thread_even_with_retries(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     # What one delivery of "hello" produces.
     user, channel = new_ids("CTL")
@@ -220,7 +221,7 @@ def test_one_reply_per_event_in_its_thread_even_with_retries(
 
 
 def test_a_retry_whose_first_delivery_was_lost_is_answered_once(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     control_user, control_channel = new_ids("LCT")
     send_event(servers, message_event("hello", control_user, control_channel))
@@ -237,7 +238,7 @@ def test_a_retry_whose_first_delivery_was_lost_is_answered_once(
 
 
 def test_a_mention_delivered_twice_is_answered_once(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     user = new_ids("MEN")[0]
     channel = "C" + uuid.uuid4().hex[:9].upper()
@@ -258,7 +259,7 @@ def test_a_mention_delivered_twice_is_answered_once(
 
 
 def test_forged_stale_and_unsigned_requests_are_refused_without_logging_content(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     marker = "SECRET-CONTENT-" + uuid.uuid4().hex
     user, channel = new_ids("BAD")
@@ -289,7 +290,7 @@ def test_forged_stale_and_unsigned_requests_are_refused_without_logging_content(
 
 
 def test_slow_action_is_acknowledged_at_once_and_answered_later(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     user, channel = new_ids("SLW")
     sent_at = time.monotonic()
@@ -305,7 +306,7 @@ def test_slow_action_is_acknowledged_at_once_and_answered_later(
 
 
 def test_buttons_are_block_kit_and_clicks_are_answered_once(
-    servers: AssistantServers, slack: FakeSlack
+    servers: Stack, slack: FakeSlack
 ) -> None:
     user, channel = new_ids("BTN")
     envelope = message_event("hello", user, channel)
@@ -345,7 +346,7 @@ def test_buttons_are_block_kit_and_clicks_are_answered_once(
     assert actions["elements"][0]["text"]["text"] in json.dumps(blocks)
 
 
-def test_advisor_result_is_a_block_layout(servers: AssistantServers, slack: FakeSlack) -> None:
+def test_advisor_result_is_a_block_layout(servers: Stack, slack: FakeSlack) -> None:
     user, channel = new_ids("ADV")
     send_event(servers, message_event("hello", user, channel))
     posts = settled_posts(slack, channel)
@@ -371,7 +372,7 @@ def test_advisor_result_is_a_block_layout(servers: AssistantServers, slack: Fake
     assert len(blocks) <= 50
 
 
-def test_too_long_message_gets_a_polite_refusal(servers: AssistantServers,
+def test_too_long_message_gets_a_polite_refusal(servers: Stack,
                                                slack: FakeSlack) -> None:
     user, channel = new_ids("LNG")
     send_event(servers, message_event("x" * 5000, user, channel))

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.support.servers import AssistantServers, free_port, running_servers
+from bot.launcher import Stack
+from tests.support.servers import free_port, running_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -85,7 +86,7 @@ def customer_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticSi
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory,
-            customer_site: StaticSite) -> Iterator[AssistantServers]:
+            customer_site: StaticSite) -> Iterator[Stack]:
     env = {"RATE_LIMIT_MESSAGES": "200", "ALLOWED_ORIGINS": customer_site.origin}
     with running_servers(tmp_path_factory.mktemp("widget"), env=env,
                          cors=[customer_site.origin]) as started:
@@ -125,7 +126,7 @@ def watch_errors(page: Page) -> list[str]:
     return errors
 
 
-def open_widget(page: Page, servers: AssistantServers) -> None:
+def open_widget(page: Page, servers: Stack) -> None:
     page.goto(servers.url + DEMO)
     page.click(".ca-launcher")
     page.wait_for_selector(".ca-panel:not([hidden])")
@@ -171,7 +172,7 @@ def complete_advisor(page: Page, max_steps: int = 15) -> list[str]:
 
 
 def test_whole_conversation_with_advisor_scorecard_and_history(
-    servers: AssistantServers, context: BrowserContext
+    servers: Stack, context: BrowserContext
 ) -> None:
     page = context.new_page()
     errors = watch_errors(page)
@@ -233,7 +234,7 @@ def test_whole_conversation_with_advisor_scorecard_and_history(
     assert errors == [], errors
 
 
-def test_keyboard_only(servers: AssistantServers, context: BrowserContext) -> None:
+def test_keyboard_only(servers: Stack, context: BrowserContext) -> None:
     page = context.new_page()
     page.goto(servers.url + DEMO)
     page.wait_for_selector(".ca-launcher")
@@ -288,7 +289,7 @@ def test_keyboard_only(servers: AssistantServers, context: BrowserContext) -> No
     assert page.get_attribute(".ca-launcher", "aria-expanded") == "false"
 
 
-def test_phone_sized_screen(servers: AssistantServers, browser: Browser) -> None:
+def test_phone_sized_screen(servers: Stack, browser: Browser) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
     try:
@@ -324,7 +325,7 @@ def test_phone_sized_screen(servers: AssistantServers, browser: Browser) -> None
         context.close()
 
 
-def test_visitor_text_is_never_markup(servers: AssistantServers,
+def test_visitor_text_is_never_markup(servers: Stack,
                                       context: BrowserContext) -> None:
     page = context.new_page()
     open_widget(page, servers)
@@ -368,7 +369,7 @@ RENDER_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 
 
 def test_bot_messages_render_links_and_scorecard_safely(
-    servers: AssistantServers, context: BrowserContext
+    servers: Stack, context: BrowserContext
 ) -> None:
     page = context.new_page()
     url = servers.url + "/render-test"
@@ -444,7 +445,7 @@ def test_bot_messages_render_links_and_scorecard_safely(
 
 
 def test_embedded_in_another_sites_static_page(
-    servers: AssistantServers, customer_site: StaticSite, context: BrowserContext,
+    servers: Stack, customer_site: StaticSite, context: BrowserContext,
     tmp_path: Path,
 ) -> None:
     page = context.new_page()
@@ -476,7 +477,7 @@ def test_embedded_in_another_sites_static_page(
         assert intruder.is_disabled(".ca-send")
 
 
-def test_offline_notice_and_reconnect(servers: AssistantServers,
+def test_offline_notice_and_reconnect(servers: Stack,
                                       context: BrowserContext) -> None:
     """Runs last in this module: it restarts the Rasa server."""
     page = context.new_page()
@@ -500,7 +501,7 @@ def test_offline_notice_and_reconnect(servers: AssistantServers,
 
 
 def test_specific_questions_get_specific_answers_and_more_on_the_topic(
-    servers: AssistantServers, context: BrowserContext
+    servers: Stack, context: BrowserContext
 ) -> None:
     answers = yaml.safe_load((Path(__file__).resolve().parents[2] / "data" / "responses"
                               / "faq.yml").read_text())["responses"]
@@ -531,7 +532,7 @@ def test_specific_questions_get_specific_answers_and_more_on_the_topic(
 # (said or assumed); a click on an item shows its other options, and choosing one
 # corrects that answer, so the assistant says what changed and draws a new scorecard.
 def test_a_click_on_what_i_understood_changes_the_answer(
-    servers: AssistantServers, context: BrowserContext
+    servers: Stack, context: BrowserContext
 ) -> None:
     page = context.new_page()
     errors = watch_errors(page)

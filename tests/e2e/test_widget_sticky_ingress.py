@@ -25,22 +25,9 @@ import requests
 import yaml
 from playwright.sync_api import BrowserContext, Page
 
-from bench.launcher import (
-    PROJECT_ROOT,
-    ServerProcess,
-    start_action_server,
-    start_rasa_server,
-    wait_until_ready,
-    write_endpoints,
-)
+from bot.launcher import ServerProcess
 from tests.e2e import test_widget_browser as widget_suite
-from tests.e2e.stack import (
-    fresh_postgres_database,
-    model_for_tests,
-    redis_client,
-    redis_lock_store,
-    wait_for,
-)
+from tests.e2e.stack import wait_for
 from tests.e2e.test_widget_browser import (
     EMBED_PAGE,
     QUESTION,
@@ -49,7 +36,9 @@ from tests.e2e.test_widget_browser import (
     ask,
     watch_errors,
 )
-from tests.support.servers import free_port, running_servers
+from tests.support.databases import fresh_postgres_database, redis_client, redis_lock_store
+from tests.support.project import PROJECT_ROOT
+from tests.support.servers import running_servers, start_servers
 from tests.support.sticky_proxy import (
     Route,
     StickyProxy,
@@ -90,17 +79,11 @@ def replicas(tmp_path_factory: pytest.TempPathFactory,
         # Replica B is launched before replica A is waited for, so that the two model
         # loads overlap (the suite's time budget); both race to create the tables, as
         # replicas do.
-        actions_port, rasa_port = free_port(), free_port()
-        endpoints = write_endpoints(workdir / "b" / "endpoints.yml", actions_port, **stores)
-        actions_b = start_action_server(actions_port, workdir / "b" / "actions.log")
-        servers.callback(actions_b.stop)
-        rasa_b = start_rasa_server(model_for_tests(workdir), rasa_port, endpoints,
-                                   workdir / "b" / "rasa.log", env=env)
-        servers.callback(rasa_b.stop)
+        replica_b = servers.enter_context(
+            start_servers(workdir / "b", env=env, wait=False, **stores))
         replica_a = servers.enter_context(running_servers(workdir / "a", env=env, **stores))
-        wait_until_ready(actions_b, "/health", 120.0)
-        wait_until_ready(rasa_b, "/", 300.0)
-        yield [replica_a.rasa, rasa_b]
+        replica_b.wait_ready()
+        yield [replica_a.rasa, replica_b.rasa]
     client = redis_client()
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from bot.leads.db import create_db_engine
 from bot.leads.migrate import upgrade_database
 from tests.support.crm_standin import CrmStandIn
-from tests.support.leads_db import empty_leads_tables, fresh_postgres_database
+from tests.support.databases import fresh_postgres_database
+from tests.support.leads_db import empty_leads_tables
 
 
 def _migrate(url: str) -> None:
@@ -24,9 +25,9 @@ def _migrate(url: str) -> None:
 @pytest.fixture(scope="session")
 def leads_postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
-    with fresh_postgres_database() as url:
-        _migrate(url)
-        yield url
+    with fresh_postgres_database("h3_leads_test") as database:
+        _migrate(database.url)
+        yield database.url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

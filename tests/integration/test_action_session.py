@@ -1,4 +1,4 @@
-"""Rasa's action calls through bot/action_session.py: one connection, the same errors.
+"""Rasa's action calls through bot/rasa/action_session.py: one connection, the same errors.
 
 A real HTTP server on 127.0.0.1 stands in for the action server and counts the TCP
 connections it accepts (one client port is one connection). Rasa's own `RemoteAction`
@@ -29,8 +29,9 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 from sanic.config import DEFAULT_CONFIG as SANIC_DEFAULTS
 
-from bench.launcher import LOOPBACK, PROJECT_ROOT, free_ports
-from bot import action_session
+from bot.launcher import LOOPBACK, free_ports
+from bot.rasa import action_session
+from bot.settings import PROJECT_ROOT
 
 CALLS = 5
 
@@ -77,7 +78,7 @@ async def serving(server: StandInActionServer) -> AsyncIterator[StandInActionSer
 
 @pytest.fixture
 def pooled() -> Iterator[None]:
-    """bot/action_session.py installed for the test, then as it was before."""
+    """bot/rasa/action_session.py installed for the test, then as it was before."""
     was_installed = action_session.installed()
     action_session.install()
     yield
@@ -129,7 +130,7 @@ def test_installed_action_calls_share_one_connection() -> None:
 
 @pytest.mark.usefixtures("pooled")
 def test_the_tracker_store_installs_it(tmp_path: Any) -> None:
-    from bot.stores import StrictSQLTrackerStore
+    from bot.rasa.tracker_store import StrictSQLTrackerStore
 
     action_session.uninstall()
     StrictSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
@@ -223,7 +224,7 @@ SANIC_SERVER = textwrap.dedent("""
     import sys
     from sanic import Sanic, response
     from rasa.utils.endpoints import EndpointConfig
-    from bot import action_session
+    from bot.rasa import action_session
 
     app = Sanic("action_session_shutdown")
     opened = []

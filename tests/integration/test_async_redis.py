@@ -24,8 +24,8 @@ from rasa.core.lock_store import LockError
 
 from bot.channels.dedupe import SharedRecentIds, recent_ids_for
 from bot.channels.ratelimit import RateLimits, RedisRateLimiter
+from bot.rasa.lock_store import AtomicRedisLockStore
 from bot.settings import load_settings
-from bot.stores import AtomicRedisLockStore
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STALL_SECONDS = 1.5

@@ -49,7 +49,7 @@ def run(engine: Engine, client: CrmClient, clock: Clock | None = None,
         policy: RetryPolicy = FAST) -> DeliveryReport:
     options = WorkerOptions(worker_id="test-worker", lease_seconds=30,
                             clock=clock or utc_now)
-    return deliver_pending(engine, client, policy, options)
+    return deliver_pending(SqlUnitOfWork(engine), client, policy, options)
 
 
 def outbox_of(engine: Engine, lead: Lead) -> OutboxEntry:
@@ -70,7 +70,7 @@ def attempts_of(engine: Engine, lead: Lead) -> list[tuple[str, int | None]]:
 def test_webhook_delivers_a_signed_payload_with_its_idempotency_key(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     report = run(leads_engine, webhook(crm))
     assert report.delivered == 1
     (request,) = crm.received("POST")
@@ -92,7 +92,7 @@ def test_a_wrong_webhook_secret_keeps_retrying_with_an_operator_alert(
     leads_engine: Engine, crm: CrmStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Item 10: a refused secret is not the lead's fault; no dead letter, an alert."""
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     for _ in range(FAST.max_attempts + 2):  # past the retry budget
         assert run(leads_engine, webhook(crm, secret="wrong"), clock).retried == 1
@@ -109,7 +109,7 @@ def test_a_redirect_is_never_followed_nor_counted_as_delivered(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
     """Item 10: a 301 that `requests` would follow as a GET (200) is not a delivery."""
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     client = WebhookClient(url=crm.url + "/moved", secret="test-secret", timeout_seconds=2)
     assert run(leads_engine, client).retried == 1
     entry = outbox_of(leads_engine, lead)
@@ -118,7 +118,7 @@ def test_a_redirect_is_never_followed_nor_counted_as_delivered(
 
 
 def test_a_resent_webhook_is_stored_once(leads_engine: Engine, crm: CrmStandIn) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     crm.fail_next("500_after")  # the receiver stores it, but the answer is lost
     clock = Clock()
     assert run(leads_engine, webhook(crm), clock).retried == 1
@@ -135,7 +135,7 @@ def test_a_resent_webhook_is_stored_once(leads_engine: Engine, crm: CrmStandIn) 
 def test_hubspot_creates_a_contact_with_the_mapped_properties(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     assert run(leads_engine, hubspot(crm)).delivered == 1
     (request,) = crm.received("POST")
     assert request.headers["Authorization"] == "Bearer test-token"
@@ -155,9 +155,9 @@ def test_hubspot_409_never_renames_nor_blanks_the_existing_contact(
 ) -> None:
     """Item 5: someone typing a customer's email cannot rename the contact or blank its
     fields; only the chat's own fields change, and the lead becomes a note on it."""
-    first = submit_lead(leads_engine, make_draft(timeline="exploring"), RULES)
+    first = submit_lead(SqlUnitOfWork(leads_engine), make_draft(timeline="exploring"), RULES)
     run(leads_engine, hubspot(crm))
-    second = submit_lead(leads_engine, make_draft(
+    second = submit_lead(SqlUnitOfWork(leads_engine), make_draft(
         name="Mallory Impostor", company="Evil Corp", role="", timeline="now"), RULES)
     report = run(leads_engine, hubspot(crm))
     assert report.delivered == 1
@@ -182,7 +182,7 @@ def test_hubspot_fills_blank_identity_fields_of_an_existing_contact(
 ) -> None:
     crm.state.contacts["42"] = {"email": "ada@analytical.example.io", "firstname": ""}
     crm.state.contact_writes["42"] = 1
-    submit_lead(leads_engine, make_draft(), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     assert run(leads_engine, hubspot(crm)).delivered == 1
     contact = crm.state.contacts["42"]
     assert (contact["firstname"], contact["jobtitle"]) == ("Ada", "CTO")
@@ -198,7 +198,7 @@ def test_hubspot_property_map_comes_from_the_settings(
     })
     client = build_crm_client(settings)
     assert client is not None
-    submit_lead(leads_engine, make_draft(), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     run(leads_engine, client)
     (contact,) = crm.contacts_with("email", "ada@analytical.example.io")
     assert set(contact) == {"email", "lead_rating"}
@@ -208,7 +208,7 @@ def test_a_wrong_hubspot_token_retries_with_an_alert_in_the_outbox_listing(
     leads_engine: Engine, leads_db_url: str, crm: CrmStandIn
 ) -> None:
     """Item 10: an expired token must not dead-letter every lead."""
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     client = HubSpotClient(token="nope", base_url=crm.url, timeout_seconds=2)
     assert run(leads_engine, client).retried == 1
     entry = outbox_of(leads_engine, lead)
@@ -227,7 +227,7 @@ def test_a_temporary_failure_is_retried_after_a_backoff(
 ) -> None:
     crm.state.slow_seconds = 1.5
     client = hubspot(crm, timeout=0.5) if adapter == "hubspot" else webhook(crm, timeout=0.5)
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     crm.fail_next(fault)
     clock = Clock()
     started = time.monotonic()
@@ -248,7 +248,7 @@ def test_a_temporary_failure_is_retried_after_a_backoff(
 @pytest.mark.parametrize("status", ["429", "503"])
 def test_retry_after_is_honoured(leads_engine: Engine, crm: CrmStandIn, status: str) -> None:
     crm.state.retry_after = "120"
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     crm.fail_next(status)
     clock = Clock()
     run(leads_engine, webhook(crm), clock)
@@ -264,7 +264,7 @@ def test_retry_after_is_honoured(leads_engine: Engine, crm: CrmStandIn, status: 
 def test_a_non_retryable_4xx_is_a_dead_letter_at_once(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     crm.fail_next("400")
     assert run(leads_engine, webhook(crm)).dead == 1
     entry = outbox_of(leads_engine, lead)
@@ -275,7 +275,7 @@ def test_a_non_retryable_4xx_is_a_dead_letter_at_once(
 def test_the_retry_budget_ends_in_a_dead_letter_and_retry_dead_revives_it(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     policy = RetryPolicy(max_attempts=3, base_seconds=1, cap_seconds=2)
     crm.fail_next("500", "503", "500")
     clock = Clock()
@@ -296,7 +296,7 @@ def test_the_retry_budget_ends_in_a_dead_letter_and_retry_dead_revives_it(
 
 
 def test_backoff_grows_and_is_capped(leads_engine: Engine, crm: CrmStandIn) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     policy = RetryPolicy(max_attempts=10, base_seconds=1, cap_seconds=4)
     crm.fail_next(*["500"] * 6)
     clock = Clock()
@@ -332,7 +332,7 @@ def _env(db_url: str, **extra: str) -> dict[str, str]:
 def test_cli_deliver_list_show_export_and_forget(
     leads_engine: Engine, leads_db_url: str, crm: CrmStandIn, tmp_path: Path
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(name="Ada <b>Lovelace</b>"), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(name="Ada <b>Lovelace</b>"), RULES)
     env = _env(leads_db_url, CRM_ADAPTER="webhook", CRM_WEBHOOK_URL=crm.webhook_url,
                CRM_WEBHOOK_SECRET="test-secret")
 
@@ -373,7 +373,7 @@ def test_cli_deliver_list_show_export_and_forget(
 
 
 def test_cli_retry_dead(leads_engine: Engine, leads_db_url: str, crm: CrmStandIn) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     crm.fail_next("400")
     env = _env(leads_db_url, CRM_ADAPTER="webhook", CRM_WEBHOOK_URL=crm.webhook_url,
                CRM_WEBHOOK_SECRET="test-secret")
@@ -409,7 +409,7 @@ def test_cli_names_the_bad_setting(tmp_path: Path, extra: dict[str, str], messag
 
 
 def test_cli_with_no_crm_keeps_leads_local(leads_engine: Engine, leads_db_url: str) -> None:
-    submit_lead(leads_engine, make_draft(), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     result = _cli(_env(leads_db_url, CRM_ADAPTER="none"), "deliver")
     assert result.returncode == 0
     assert "leads stay in the local database" in result.stdout

@@ -42,7 +42,7 @@ from bot.leads.migrate import upgrade_database
 from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import submit_lead, take_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
-from bot.stores import StrictSQLTrackerStore
+from bot.rasa.tracker_store import StrictSQLTrackerStore
 from tests.support.leads_factory import make_draft
 
 DAY = datetime(2026, 11, 28, tzinfo=timezone.utc)
@@ -151,21 +151,22 @@ def seed_leads(url: str) -> None:
     engine = read_engine(url, "DATABASE_URL")
     rules = load_scoring_rules()
     created = DAY + timedelta(hours=9, minutes=10)
-    hot = submit_lead(engine, make_draft(conversation_id=WIDGET, timeline="now", size=500,
-                                         budget="over_250k", role="CTO"),
+    work = SqlUnitOfWork(engine)
+    hot = submit_lead(work, make_draft(conversation_id=WIDGET, timeline="now", size=500,
+                                       budget="over_250k", role="CTO"),
                       rules, clock=lambda: created)
-    take_lead(engine, hot.lead_id, "U0SALES", "Sam", clock=lambda: created + timedelta(
+    take_lead(work, hot.lead_id, "U0SALES", "Sam", clock=lambda: created + timedelta(
         minutes=20))
     with SqlUnitOfWork(engine) as uow:
         crm_row = uow.outbox.for_lead(hot.lead_id)[0]
         uow.outbox.mark_delivered(crm_row.id, "crm-1", created + timedelta(minutes=1))
         uow.commit()
-    submit_lead(engine, make_draft(conversation_id="rest:other", timeline="exploring", size=2,
-                                   budget="not_given", email="x@gmail.com",
-                                   email_is_free_mail=True),
+    submit_lead(work, make_draft(conversation_id="rest:other", timeline="exploring", size=2,
+                                 budget="not_given", email="x@gmail.com",
+                                 email_is_free_mail=True),
                 rules, clock=lambda: created + timedelta(days=1))
     # After the period: not counted.
-    submit_lead(engine, make_draft(conversation_id="rest:later"), rules,
+    submit_lead(work, make_draft(conversation_id="rest:later"), rules,
                 clock=lambda: PERIOD.end + timedelta(hours=1))
     engine.dispose()
 

@@ -124,11 +124,11 @@ def test_the_visitor_is_confirmed_while_the_crm_is_down_and_the_lead_arrives_lat
     client = WebhookClient(crm.webhook_url, "test-secret", timeout_seconds=1)
     policy = RetryPolicy(max_attempts=50, base_seconds=0.05, cap_seconds=0.2,
                          retry_after_cap_seconds=0.1)
-    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+    deliver_until_idle(runtime.unit_of_work(), client, policy, WorkerOptions(lease_seconds=10),
                        max_seconds=0.5, sleep=time.sleep)
     assert crm.lead_copies() == {}
     crm.state.down = False
-    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+    deliver_until_idle(runtime.unit_of_work(), client, policy, WorkerOptions(lease_seconds=10),
                        max_seconds=20, sleep=time.sleep)
     with SqlUnitOfWork(runtime.engine) as uow:
         (lead,) = uow.leads.latest()
@@ -183,7 +183,7 @@ def test_forget_me_after_delivery_says_the_crm_copy_is_being_deleted(
     run(ActionFinishLeadForm(), FILLED, sender="visitor-1")
     client = WebhookClient(crm.webhook_url, "test-secret", timeout_seconds=2)
     policy = RetryPolicy(max_attempts=5, base_seconds=0.05, cap_seconds=0.2)
-    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+    deliver_until_idle(runtime.unit_of_work(), client, policy, WorkerOptions(lease_seconds=10),
                        max_seconds=10, sleep=time.sleep)
     assert len(crm.lead_copies()) == 1
     dispatcher = CollectingDispatcher()
@@ -191,7 +191,7 @@ def test_forget_me_after_delivery_says_the_crm_copy_is_being_deleted(
     (message,) = dispatcher.messages
     assert message["response"] == "utter_forget_me_done_crm"
     assert (message["leads"], message["crm_copies"]) == (1, 1)
-    deliver_until_idle(runtime.engine, client, policy, WorkerOptions(lease_seconds=10),
+    deliver_until_idle(runtime.unit_of_work(), client, policy, WorkerOptions(lease_seconds=10),
                        max_seconds=10, sleep=time.sleep)
     assert crm.lead_copies() == {}
     (erased,) = crm.received("POST")[1:]

@@ -36,7 +36,7 @@ def run(engine: Engine, client: CrmClient, clock: Clock,
         checkpoint: Callable[[str, OutboxEntry], None] | None = None) -> DeliveryReport:
     options = WorkerOptions(worker_id="w", lease_seconds=LEASE, clock=clock,
                             checkpoint=checkpoint)
-    return deliver_pending(engine, client, POLICY, options)
+    return deliver_pending(SqlUnitOfWork(engine), client, POLICY, options)
 
 
 @pytest.mark.parametrize("adapter", ["hubspot", "webhook"])
@@ -44,12 +44,12 @@ def run(engine: Engine, client: CrmClient, clock: Clock,
 def test_forget_me_during_an_in_flight_delivery_ends_with_the_lead_not_in_the_crm(
     leads_engine: Engine, crm: CrmStandIn, adapter: str, point: str
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
 
     def forget_now(name: str, _entry: OutboxEntry) -> None:
         if name == point:
-            forget_conversation(leads_engine, "conv-x", clock=clock)
+            forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
 
     first = run(leads_engine, client_for(adapter, crm), clock, forget_now)
     assert first.erased == 1  # the record step noticed its row had gone
@@ -70,11 +70,11 @@ def test_forget_me_during_an_in_flight_delivery_ends_with_the_lead_not_in_the_cr
 def test_hubspot_erasure_deletes_the_contact_the_lead_created(
     leads_engine: Engine, crm: CrmStandIn
 ) -> None:
-    submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
     client = client_for("hubspot", crm)
     run(leads_engine, client, clock)
-    assert forget_conversation(leads_engine, "conv-x", clock=clock).crm_erasures == 1
+    assert forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock).crm_erasures == 1
     assert run(leads_engine, client, clock).delivered == 1
     (gdpr,) = [r for r in crm.received("POST") if r.path.endswith("/gdpr-delete")]
     assert gdpr.json() == {"objectId": "1001"}
@@ -86,12 +86,12 @@ def test_hubspot_erasure_of_a_lead_on_an_existing_contact_deletes_only_its_note(
 ) -> None:
     crm.state.contacts["42"] = {"email": "ada@analytical.example.io", "firstname": "Ada"}
     crm.state.contact_writes["42"] = 1
-    submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
     client = client_for("hubspot", crm)
     run(leads_engine, client, clock)
     assert len(crm.state.notes) == 1
-    forget_conversation(leads_engine, "conv-x", clock=clock)
+    forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
     assert run(leads_engine, client, clock).delivered == 1
     assert crm.state.notes == {}
     assert "42" in crm.state.contacts  # the customer's contact stays
@@ -106,13 +106,13 @@ def test_hubspot_erasure_without_a_reference_leaves_a_contact_it_did_not_create(
     crm.state.contacts["42"] = {"email": "ada@analytical.example.io",
                                 "cloud_advisor_lead_id": "someone-else"}
     crm.state.contact_writes["42"] = 1
-    lead = submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
     with SqlUnitOfWork(leads_engine) as uow:  # claimed, then the worker died
         (entry,) = uow.outbox.for_lead(lead.lead_id)
         uow.outbox.try_claim(entry.id, "dead-worker", clock(), timedelta(seconds=5))
         uow.commit()
-    forget_conversation(leads_engine, "conv-x", clock=clock)
+    forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
     clock.advance(10)
     assert run(leads_engine, client_for("hubspot", crm), clock).delivered == 1
     assert "42" in crm.state.contacts and crm.state.gdpr_deleted == []

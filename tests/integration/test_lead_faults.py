@@ -51,7 +51,7 @@ def client_for(
 
 def deliver_all(engine: Engine, client: HubSpotClient | WebhookClient,
                 policy: RetryPolicy, max_seconds: float = 60) -> None:
-    deliver_until_idle(engine, client, policy, WorkerOptions(lease_seconds=30),
+    deliver_until_idle(SqlUnitOfWork(engine), client, policy, WorkerOptions(lease_seconds=30),
                        max_seconds=max_seconds, sleep=time.sleep)
 
 
@@ -63,10 +63,11 @@ def test_a_lead_taken_while_the_crm_is_down_arrives_once_it_is_back(
     leads_engine: Engine, crm: CrmStandIn, adapter: str
 ) -> None:
     crm.state.down = True
-    lead = submit_lead(leads_engine, make_draft(), RULES)  # the visitor is answered now
+    # The visitor is answered now.
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     policy = RetryPolicy(max_attempts=20, base_seconds=0.05, cap_seconds=0.2,
                          retry_after_cap_seconds=0.2)
-    deliver_until_idle(leads_engine, client_for(adapter, crm), policy,
+    deliver_until_idle(SqlUnitOfWork(leads_engine), client_for(adapter, crm), policy,
                        WorkerOptions(lease_seconds=30), max_seconds=0.5, sleep=time.sleep)
     with SqlUnitOfWork(leads_engine) as uow:
         (entry,) = uow.outbox.for_lead(lead.lead_id)
@@ -108,7 +109,7 @@ def test_a_worker_killed_mid_delivery_leaves_exactly_one_copy(
     leads_engine: Engine, leads_db_url: str, crm: CrmStandIn, tmp_path: Path,
     adapter: str, pause_at: str,
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     marker = tmp_path / "paused"
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.support.paused_worker", pause_at, str(marker)],
@@ -187,7 +188,7 @@ def test_a_thousand_leads_through_a_crm_failing_30_percent(
     def work() -> None:
         try:
             deliver_until_idle(
-                leads_engine, client_for(adapter, crm, timeout=0.25), policy,
+                SqlUnitOfWork(leads_engine), client_for(adapter, crm, timeout=0.25), policy,
                 WorkerOptions(lease_seconds=30, batch_size=25),
                 max_seconds=180, sleep=time.sleep,
             )
@@ -246,7 +247,7 @@ def test_hostile_values_are_stored_and_sent_intact(
         email="o'brien+test@xn--bcher-kva.example.io",
         transcript_summary=HOSTILE["transcript_summary"], profile=HOSTILE["profile"],
     )
-    lead = submit_lead(leads_engine, draft, RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), draft, RULES)
     with SqlUnitOfWork(leads_engine) as uow:
         stored = uow.leads.get(lead.lead_id)
     assert stored == lead

@@ -22,7 +22,7 @@ from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import forget_conversation, forget_email, submit_lead
 from bot.leads.store import table_names
 from bot.leads.unit_of_work import SqlUnitOfWork
-from tests.support.leads_db import fresh_postgres_database
+from tests.support.databases import fresh_postgres_database
 from tests.support.leads_factory import make_draft
 
 RULES = load_scoring_rules()
@@ -37,8 +37,8 @@ def test_migrations_create_every_table_and_are_idempotent(leads_engine: Engine) 
 
 @pytest.mark.postgres
 def test_migrations_run_up_and_down_on_a_new_postgres_database() -> None:
-    with fresh_postgres_database("h3_leads_migrate") as url:
-        engine = create_db_engine(url)
+    with fresh_postgres_database("h3_leads_migrate") as database:
+        engine = create_db_engine(database.url)
         assert current_revision(engine) is None
         upgrade_database(engine)
         assert "lead_outbox" in inspect(engine).get_table_names()
@@ -71,7 +71,7 @@ def test_concurrent_start_ups_migrate_once(leads_db_url: str) -> None:
 
 
 def test_a_lead_and_its_outbox_row_are_stored_together(leads_engine: Engine) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     with SqlUnitOfWork(leads_engine) as uow:
         stored = uow.leads.get(lead.lead_id)
         entries = uow.outbox.for_lead(lead.lead_id)
@@ -83,7 +83,7 @@ def test_a_lead_and_its_outbox_row_are_stored_together(leads_engine: Engine) -> 
 
 
 def test_times_come_back_as_utc_aware_datetimes(leads_engine: Engine) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     with SqlUnitOfWork(leads_engine) as uow:
         stored = uow.leads.get(lead.lead_id)
     assert stored is not None
@@ -105,7 +105,7 @@ def test_the_unit_of_work_rolls_back_unless_committed(leads_engine: Engine) -> N
 
 
 def test_a_failing_outbox_insert_takes_the_lead_back_with_it(leads_engine: Engine) -> None:
-    first = submit_lead(leads_engine, make_draft(), RULES)
+    first = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     second = Lead("22222222-2222-2222-2222-222222222222", make_draft(email="x@y.io"),
                   Qualification(10, "cold", ()), utc_now())
     with pytest.raises(IntegrityError), SqlUnitOfWork(leads_engine) as uow:
@@ -119,10 +119,11 @@ def test_a_failing_outbox_insert_takes_the_lead_back_with_it(leads_engine: Engin
 
 
 def test_listing_is_newest_first_and_filters_by_tier(leads_engine: Engine) -> None:
-    hot = submit_lead(leads_engine, make_draft(timeline="now", size=500), RULES)
+    hot = submit_lead(SqlUnitOfWork(leads_engine), make_draft(timeline="now", size=500), RULES)
     time.sleep(0.01)
-    cold = submit_lead(leads_engine, make_draft(timeline="exploring", size=2, role="student",
-                                                budget="not_given"), RULES)
+    cold = submit_lead(SqlUnitOfWork(leads_engine),
+                       make_draft(timeline="exploring", size=2, role="student",
+                                  budget="not_given"), RULES)
     with SqlUnitOfWork(leads_engine) as uow:
         assert [lead.lead_id for lead in uow.leads.latest()] == [cold.lead_id, hot.lead_id]
         assert [lead.lead_id for lead in uow.leads.latest(tier="hot")] == [hot.lead_id]
@@ -130,7 +131,7 @@ def test_listing_is_newest_first_and_filters_by_tier(leads_engine: Engine) -> No
 
 
 def test_only_one_worker_wins_a_claim(leads_engine: Engine) -> None:
-    submit_lead(leads_engine, make_draft(), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     now = utc_now()
     with SqlUnitOfWork(leads_engine) as uow:
         (outbox_id,) = uow.outbox.due_ids(now, 10)
@@ -153,7 +154,7 @@ def test_only_one_worker_wins_a_claim(leads_engine: Engine) -> None:
 
 def test_racing_claims_from_threads_never_share_a_row(leads_engine: Engine) -> None:
     for i in range(30):
-        submit_lead(leads_engine, make_draft(email=f"p{i}@corp.io"), RULES)
+        submit_lead(SqlUnitOfWork(leads_engine), make_draft(email=f"p{i}@corp.io"), RULES)
     won: dict[str, list[int]] = {}
 
     def claim_all(worker: str) -> None:
@@ -178,18 +179,18 @@ def test_racing_claims_from_threads_never_share_a_row(leads_engine: Engine) -> N
 
 
 def test_forget_removes_leads_outbox_rows_and_attempts(leads_engine: Engine) -> None:
-    mine = submit_lead(leads_engine, make_draft(email="Grace@Navy.example.io",
+    mine = submit_lead(SqlUnitOfWork(leads_engine), make_draft(email="Grace@Navy.example.io",
                                                 conversation_id="conv-grace"), RULES)
-    again = submit_lead(leads_engine, make_draft(email="grace@navy.example.io",
+    again = submit_lead(SqlUnitOfWork(leads_engine), make_draft(email="grace@navy.example.io",
                                                  conversation_id="conv-grace-2"), RULES)
-    other = submit_lead(leads_engine, make_draft(email="alan@bletchley.io"), RULES)
+    other = submit_lead(SqlUnitOfWork(leads_engine), make_draft(email="alan@bletchley.io"), RULES)
     with SqlUnitOfWork(leads_engine) as uow:
         entry = uow.outbox.for_lead(mine.lead_id)[0]
         uow.outbox.try_claim(entry.id, "w", utc_now(), timedelta(seconds=5))
         uow.outbox.start_attempt(entry, "w", utc_now())
         uow.commit()
 
-    report = forget_email(leads_engine, "GRACE@navy.example.io")
+    report = forget_email(SqlUnitOfWork(leads_engine), "GRACE@navy.example.io")
 
     assert (report.leads, report.outbox_rows, report.attempts) == (2, 2, 1)
     assert report.crm_erasures == 1  # the claimed one may have reached the CRM
@@ -209,9 +210,9 @@ def test_forget_removes_leads_outbox_rows_and_attempts(leads_engine: Engine) -> 
 
 def test_forget_by_conversation_only_touches_that_conversation(leads_engine: Engine) -> None:
     """Item 1: the same email typed in another conversation does not widen the erasure."""
-    submit_lead(leads_engine, make_draft(conversation_id="conv-a"), RULES)
-    kept = submit_lead(leads_engine, make_draft(conversation_id="conv-b"), RULES)
-    report = forget_conversation(leads_engine, "conv-a")
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-a"), RULES)
+    kept = submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-b"), RULES)
+    report = forget_conversation(SqlUnitOfWork(leads_engine), "conv-a")
     assert report.leads == 1
     assert report.conversations == ("conv-a",)
     with SqlUnitOfWork(leads_engine) as uow:
@@ -249,11 +250,11 @@ def test_forget_erases_the_conversation_from_rasas_tracker_store(
     other = DialogueStateTracker.from_events("visitor-8", [UserUttered("hi", timestamp=t0)])
     asyncio.run(store.save(tracker))
     asyncio.run(store.save(other))
-    submit_lead(leads_engine, make_draft(conversation_id="visitor-7"), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="visitor-7"), RULES)
 
-    forget_conversation(leads_engine, "visitor-7", before_timestamp=t0 + 2)
+    forget_conversation(SqlUnitOfWork(leads_engine), "visitor-7", before_timestamp=t0 + 2)
     tracker_engine = create_db_engine(leads_db_url)
-    deleted = process_erasures(leads_engine, tracker_engine)
+    deleted = process_erasures(SqlUnitOfWork(leads_engine), tracker_engine)
 
     assert deleted == 4
     assert asyncio.run(store.retrieve("visitor-7")) is None
@@ -268,7 +269,7 @@ def test_forget_erases_the_conversation_from_rasas_tracker_store(
 def test_a_wrong_password_is_reported_without_showing_it() -> None:
     from sqlalchemy.engine import make_url
 
-    from tests.support.leads_db import postgres_admin_url
+    from tests.support.databases import postgres_admin_url
 
     url = make_url(postgres_admin_url()).set(password="not-the-password")
     engine = create_db_engine(url.render_as_string(hide_password=False))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import pytest
 import redis
 import requests
 
+from bot.launcher import ServerProcess
 from tests.integration.test_rest_channel import TOKEN, start_rest_channel
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -26,15 +26,14 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 @contextmanager
 def servers(count: int = 1, **settings: str) -> Iterator[list[str]]:
-    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    started: list[tuple[ServerProcess, str]] = []
     try:
         for _ in range(count):
             started.append(start_rest_channel(TOKEN, **settings))
         yield [url for _, url in started]
     finally:
-        for process, _ in started:
-            process.terminate()
-            process.wait(10)
+        for server, _ in started:
+            server.stop()
 
 
 def send(url: str, sender: str | None = None, forwarded_for: str | None = None) -> int:

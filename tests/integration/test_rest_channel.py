@@ -6,48 +6,39 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
+from bot.launcher import LaunchError, ServerProcess
 from tests.support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "rest-test-token"
 
 
-def start_rest_channel(token: str, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the guarded REST channel with `settings` as environment; (process, URL)."""
+def start_rest_channel(token: str, **settings: str) -> tuple[ServerProcess, str]:
+    """Start the guarded REST channel with `settings` added to our environment;
+    (its process, its webhook URL)."""
     port = free_port()
-    env = {**os.environ, "REST_CHANNEL_TOKEN": token, "RATE_LIMIT_MESSAGES": "100",
-           **settings}
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.rest_channel_app",
-                                str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url.rsplit("/", 1)[0] + "/", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("the REST channel test server did not start")
+    server = ServerProcess(
+        "REST channel app", [sys.executable, "-m", "tests.support.rest_channel_app", str(port)],
+        {"REST_CHANNEL_TOKEN": token, "RATE_LIMIT_MESSAGES": "100", **settings}, port, None,
+        "/webhooks/rest/").start()
+    try:
+        server.wait_ready(60.0)
+    except LaunchError:
+        server.stop()
+        raise
+    return server, server.url + "/webhooks/rest/webhook"
 
 
 @pytest.fixture(scope="module")
 def channel() -> Iterator[str]:
-    process, url = start_rest_channel(TOKEN)
+    server, url = start_rest_channel(TOKEN)
     yield url
-    process.terminate()
-    process.wait(10)
+    server.stop()
 
 
 def _post(url: str, body: dict[str, object], **headers: str) -> requests.Response:
@@ -56,14 +47,13 @@ def _post(url: str, body: dict[str, object], **headers: str) -> requests.Respons
 
 
 def test_the_rest_channel_is_off_without_a_token() -> None:
-    process, url = start_rest_channel("")
+    server, url = start_rest_channel("")
     try:
         answer = _post(url, {"sender": "a", "message": "hi"}, Authorization="Bearer x")
         assert answer.status_code == 403
         assert "REST_CHANNEL_TOKEN" in answer.json()["error"]
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},

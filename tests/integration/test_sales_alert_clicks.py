@@ -15,7 +15,6 @@ import pytest
 import requests
 from sqlalchemy.engine import Engine
 
-from bot.channels.slack_blocks import SALES_TAKE_ACTION
 from bot.channels.slack_signature import sign
 from bot.leads.db import create_db_engine
 from bot.leads.migrate import upgrade_database
@@ -23,6 +22,7 @@ from bot.leads.model import Lead
 from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import submit_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
+from bot.slack.blocks import SALES_TAKE_ACTION
 from tests.support.fake_slack import FakeSlack
 from tests.support.leads_factory import make_draft
 from tests.support.slack_channel_app import serving_slack_channel
@@ -87,7 +87,7 @@ def test_a_signed_click_takes_the_lead_and_a_second_is_refused(
     webhook: str, slack: FakeSlack, database: tuple[str, Engine]
 ) -> None:
     engine = database[1]
-    lead = submit_lead(engine, make_draft(), load_scoring_rules(sales_alerts=True))
+    lead = submit_lead(SqlUnitOfWork(engine), make_draft(), load_scoring_rules(sales_alerts=True))
     assert click(webhook, lead, "U1") == 200
     assert told(slack, "U1") == ["The lead is yours: the alert now says so."]
     assert taker_of(engine, lead) == "U1"
@@ -101,7 +101,7 @@ def test_an_unsigned_click_is_refused_and_takes_nothing(
     webhook: str, slack: FakeSlack, database: tuple[str, Engine]
 ) -> None:
     engine = database[1]
-    lead = submit_lead(engine, make_draft(), load_scoring_rules(sales_alerts=True))
+    lead = submit_lead(SqlUnitOfWork(engine), make_draft(), load_scoring_rules(sales_alerts=True))
     assert click(webhook, lead, "U3", secret="forged") == 401
     time.sleep(0.5)
     assert taker_of(engine, lead) is None

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.channels.slack_blocks import SALES_TAKE_ACTION, SALES_TRANSCRIPT_ACTION
 from bot.crm.base import CrmClient
 from bot.crm.fake import FakeSalesChannel
 from bot.crm.hubspot import HubSpotClient
@@ -30,6 +29,7 @@ from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import answer_sales_click, forget_conversation, submit_lead, take_lead
 from bot.leads.unit_of_work import SqlUnitOfWork
 from bot.settings import load_settings
+from bot.slack.blocks import SALES_TAKE_ACTION, SALES_TRANSCRIPT_ACTION
 from tests.support.crm_standin import CrmStandIn
 from tests.support.fake_slack import FakeSlack
 from tests.support.leads_factory import Clock, make_draft
@@ -57,7 +57,7 @@ def run(engine: Engine, sales_channel: Any, clock: Clock, crm: CrmClient | None 
         checkpoint: Callable[[str, OutboxEntry], None] | None = None) -> DeliveryReport:
     options = WorkerOptions(worker_id="w", lease_seconds=LEASE, clock=clock,
                             checkpoint=checkpoint)
-    return deliver_pending(engine, crm, POLICY, options, sales_channel=sales_channel)
+    return deliver_pending(SqlUnitOfWork(engine), crm, POLICY, options, sales_channel=sales_channel)
 
 
 def alert_row(engine: Engine, lead: Lead) -> OutboxEntry:
@@ -82,7 +82,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
 def test_a_hot_lead_is_posted_once_with_its_score_reasons_and_buttons(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     assert run(leads_engine, sales(slack), clock).delivered == 1
     assert run(leads_engine, sales(slack), clock).attempted == 0  # nothing left to send
@@ -98,7 +98,7 @@ def test_a_hot_lead_is_posted_once_with_its_score_reasons_and_buttons(
 
 
 def test_a_cold_lead_is_not_posted(leads_engine: Engine, slack: FakeSlack) -> None:
-    lead = submit_lead(leads_engine, make_draft(**COLD), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(**COLD), RULES)
     assert lead.qualification.tier != "hot"
     assert run(leads_engine, sales(slack), Clock()).attempted == 0
     with SqlUnitOfWork(leads_engine) as uow:
@@ -113,8 +113,8 @@ def test_without_a_sales_channel_no_alert_is_queued(leads_db_url: str) -> None:
         "SLACK_TOKEN": "xoxb", "SLACK_SIGNING_SECRET": "s"}))
     try:
         assert off.sales_channel() is None and on.sales_channel() is not None
-        quiet = submit_lead(off.engine, make_draft(), off.rules)
-        alerted = submit_lead(on.engine, make_draft(), on.rules)
+        quiet = submit_lead(SqlUnitOfWork(off.engine), make_draft(), off.rules)
+        alerted = submit_lead(SqlUnitOfWork(on.engine), make_draft(), on.rules)
         with SqlUnitOfWork(off.engine) as uow:
             assert uow.outbox.for_lead(quiet.lead_id, kind="sales_alert") == []
             assert len(uow.outbox.for_lead(alerted.lead_id, kind="sales_alert")) == 1
@@ -127,7 +127,7 @@ def test_without_a_sales_channel_no_alert_is_queued(leads_db_url: str) -> None:
 def test_a_failed_first_post_still_ends_with_one_message(
     leads_engine: Engine, slack: FakeSlack, lost: str
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     if lost == "timeout":
         slack.stall_next(1.0)  # posted; our 0.3 s timeout gives up first
@@ -143,7 +143,7 @@ def test_a_failed_first_post_still_ends_with_one_message(
 def test_a_worker_killed_after_posting_does_not_post_twice(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
 
     def die(point: str, _entry: OutboxEntry) -> None:
@@ -161,7 +161,7 @@ def test_a_worker_killed_after_posting_does_not_post_twice(
 def test_an_alert_slack_keeps_failing_becomes_a_dead_letter(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     for _ in range(POLICY.max_attempts):
         slack.fail_next(503)
@@ -176,7 +176,7 @@ def test_an_alert_slack_keeps_failing_becomes_a_dead_letter(
 def test_a_refused_token_keeps_retrying_with_an_operator_alert(
     leads_engine: Engine, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     wrong = SlackSalesChannel("xoxb-wrong", CHANNEL, base_url=slack.base_url,
                               timeout_seconds=2)
     clock = Clock()
@@ -192,7 +192,7 @@ def test_a_refused_token_keeps_retrying_with_an_operator_alert(
 def test_crm_rows_and_alert_rows_wait_for_their_own_adapter(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     assert run(leads_engine, sales(slack), Clock()).delivered == 1  # the alert only
     with SqlUnitOfWork(leads_engine) as uow:
         (crm_row,) = uow.outbox.for_lead(lead.lead_id)
@@ -205,7 +205,7 @@ def test_crm_rows_and_alert_rows_wait_for_their_own_adapter(
 def test_a_crm_contact_known_before_the_post_is_linked(
     leads_engine: Engine, slack: FakeSlack, crm: CrmStandIn
 ) -> None:
-    submit_lead(leads_engine, make_draft(), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     hubspot = HubSpotClient(token="test-token", base_url=crm.url, timeout_seconds=2)
     assert run(leads_engine, sales(slack), Clock(), crm=hubspot).delivered == 2
     assert "<https://crm.example/contacts/1001|" in json.dumps(the_message(slack)["blocks"])
@@ -215,7 +215,7 @@ def test_a_crm_contact_known_before_the_post_is_linked(
 def test_a_crm_contact_known_after_the_post_updates_the_message(
     leads_engine: Engine, slack: FakeSlack, crm: CrmStandIn
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     run(leads_engine, sales(slack), clock)
     assert "crm.example" not in json.dumps(the_message(slack)["blocks"])
@@ -230,13 +230,13 @@ def test_a_crm_contact_known_after_the_post_updates_the_message(
 def test_an_alert_revised_while_it_is_posted_is_updated_not_left_stale(
     leads_engine: Engine,
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     channel = FakeSalesChannel()
     clock = Clock()
 
     def take_now(point: str, _entry: OutboxEntry) -> None:
         if point == "after_send":
-            take_lead(leads_engine, lead.lead_id, "U1", "grace", clock)
+            take_lead(SqlUnitOfWork(leads_engine), lead.lead_id, "U1", "grace", clock)
 
     assert run(leads_engine, channel, clock, checkpoint=take_now).retried == 1
     assert run(leads_engine, channel, clock).delivered == 1
@@ -255,16 +255,16 @@ def click(action: str, lead: Lead, user: str) -> SalesClick:
 def test_ill_take_it_records_the_taker_and_refuses_a_second_one(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     clock = Clock()
     run(leads_engine, sales(slack), clock)
     assert "The lead is yours" in answer_sales_click(
-        leads_engine, sales(slack), click(SALES_TAKE_ACTION, lead, "U1"), clock)
+        SqlUnitOfWork(leads_engine), sales(slack), click(SALES_TAKE_ACTION, lead, "U1"), clock)
     clock.advance(5)
-    refused = answer_sales_click(leads_engine, sales(slack), click(SALES_TAKE_ACTION, lead, "U2"),
-                                 clock)
+    refused = answer_sales_click(SqlUnitOfWork(leads_engine), sales(slack),
+                                 click(SALES_TAKE_ACTION, lead, "U2"), clock)
     assert refused.startswith("Already taken by <@U1>")
-    assert take_lead(leads_engine, lead.lead_id, "U1", "x", clock).outcome is (
+    assert take_lead(SqlUnitOfWork(leads_engine), lead.lead_id, "U1", "x", clock).outcome is (
         TakeOutcome.ALREADY_YOURS)
     with SqlUnitOfWork(leads_engine) as uow:
         stored = uow.leads.get(lead.lead_id)
@@ -279,13 +279,13 @@ def test_ill_take_it_records_the_taker_and_refuses_a_second_one(
 
 
 def test_two_sales_engineers_clicking_at_once_get_one_lead(leads_engine: Engine) -> None:
-    lead = submit_lead(leads_engine, make_draft(), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(), RULES)
     outcomes: list[TakeOutcome] = []
     start = threading.Barrier(4)
 
     def take(user: str) -> None:
         start.wait()
-        outcomes.append(take_lead(leads_engine, lead.lead_id, user, user).outcome)
+        outcomes.append(take_lead(SqlUnitOfWork(leads_engine), lead.lead_id, user, user).outcome)
 
     threads = [threading.Thread(target=take, args=(f"U{i}",)) for i in range(4)]
     for thread in threads:
@@ -299,9 +299,9 @@ def test_two_sales_engineers_clicking_at_once_get_one_lead(leads_engine: Engine)
 def test_open_transcript_shows_the_summary_to_the_clicker_only(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    lead = submit_lead(leads_engine, make_draft(transcript_summary="Asked about: <cost>."),
-                       RULES)
-    answer_sales_click(leads_engine, sales(slack), click(SALES_TRANSCRIPT_ACTION, lead, "U1"))
+    uow = SqlUnitOfWork(leads_engine)
+    lead = submit_lead(uow, make_draft(transcript_summary="Asked about: <cost>."), RULES)
+    answer_sales_click(uow, sales(slack), click(SALES_TRANSCRIPT_ACTION, lead, "U1"))
     (call,) = slack.calls("chat.postEphemeral")
     assert call.args["user"] == "U1" and "Asked about: &lt;cost&gt;." in call.args["text"]
     assert slack.messages(CHANNEL) == []  # nothing kept in the channel
@@ -311,24 +311,26 @@ def test_open_transcript_shows_the_summary_to_the_clicker_only(
 
 
 def test_forget_me_deletes_the_alert(leads_engine: Engine, slack: FakeSlack) -> None:
-    lead = submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    lead = submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
     run(leads_engine, sales(slack), clock)
     assert len(slack.messages(CHANNEL)) == 1
-    assert forget_conversation(leads_engine, "conv-x", clock=clock).alert_deletions == 1
+    report = forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
+    assert report.alert_deletions == 1
     assert run(leads_engine, sales(slack), clock).delivered == 1
     assert slack.messages(CHANNEL) == []
     with SqlUnitOfWork(leads_engine) as uow:
         (deletion,) = uow.outbox.for_lead(lead.lead_id, kind="alert_deletion")
         assert uow.outbox.for_lead(lead.lead_id, kind="sales_alert") == []
     assert deletion.status == "delivered" and "@" not in deletion.payload
-    gone = answer_sales_click(leads_engine, sales(slack), click(SALES_TAKE_ACTION, lead, "U1"))
+    gone = answer_sales_click(SqlUnitOfWork(leads_engine), sales(slack),
+                              click(SALES_TAKE_ACTION, lead, "U1"))
     assert "erased" in gone
 
 
 def test_forget_me_before_the_post_queues_nothing(leads_engine: Engine, slack: FakeSlack) -> None:
-    submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
-    assert forget_conversation(leads_engine, "conv-x").alert_deletions == 0
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
+    assert forget_conversation(SqlUnitOfWork(leads_engine), "conv-x").alert_deletions == 0
     assert run(leads_engine, sales(slack), Clock()).attempted == 0
     assert slack.calls() == []
 
@@ -337,12 +339,12 @@ def test_forget_me_before_the_post_queues_nothing(leads_engine: Engine, slack: F
 def test_forget_me_during_the_post_still_deletes_the_alert(
     leads_engine: Engine, slack: FakeSlack, point: str
 ) -> None:
-    submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
 
     def forget_now(name: str, _entry: OutboxEntry) -> None:
         if name == point:
-            forget_conversation(leads_engine, "conv-x", clock=clock)
+            forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
 
     assert run(leads_engine, sales(slack), clock, checkpoint=forget_now).erased == 1
     clock.advance(LEASE + 1)
@@ -353,11 +355,12 @@ def test_forget_me_during_the_post_still_deletes_the_alert(
 def test_forget_me_after_an_unconfirmed_post_finds_and_deletes_it(
     leads_engine: Engine, slack: FakeSlack
 ) -> None:
-    submit_lead(leads_engine, make_draft(conversation_id="conv-x"), RULES)
+    submit_lead(SqlUnitOfWork(leads_engine), make_draft(conversation_id="conv-x"), RULES)
     clock = Clock()
     slack.fail_next(503, after_handling=True)
     assert run(leads_engine, sales(slack), clock).retried == 1
     assert len(slack.messages(CHANNEL)) == 1
-    assert forget_conversation(leads_engine, "conv-x", clock=clock).alert_deletions == 1
+    report = forget_conversation(SqlUnitOfWork(leads_engine), "conv-x", clock=clock)
+    assert report.alert_deletions == 1
     assert run(leads_engine, sales(slack), clock).delivered == 1
     assert slack.messages(CHANNEL) == []

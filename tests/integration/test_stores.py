@@ -1,4 +1,4 @@
-"""`bot.stores.StrictSQLTrackerStore` on a real PostgreSQL database.
+"""`bot.rasa.tracker_store.StrictSQLTrackerStore` on a real PostgreSQL database.
 
 Also pins the Rasa 3.6 behaviour it works around, so that an upgrade which changes it
 shows up here rather than in production.
@@ -21,20 +21,20 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from bot.stores import (
+from bot.rasa.tracker_store import (
     StrictSQLTrackerStore,
     TrackerStoreUnavailableError,
     make_failsafe_wrapper_strict,
 )
-from tests.support.leads_db import fresh_postgres_database
+from tests.support.databases import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    with fresh_postgres_database("test_stores") as url:
-        yield url
+    with fresh_postgres_database("test_stores") as database:
+        yield database.url
 
 
 def _store_kwargs(url: str, **overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The tracker cache of `bot.stores.StrictSQLTrackerStore`, on SQLite and PostgreSQL.
+"""The tracker cache (bot/rasa/tracker_cache.py) of our tracker store, on SQLite and PostgreSQL.
 
 A cached tracker may only be handed out while it is what the database holds; these
 tests write behind the cache's back (another replica, an erasure, a failed turn) and
@@ -20,8 +20,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot.stores import StrictSQLTrackerStore
-from tests.support.leads_db import fresh_postgres_database
+from bot.rasa.tracker_store import StrictSQLTrackerStore
+from tests.support.databases import fresh_postgres_database
 
 DOMAIN = Domain.empty()
 
@@ -32,8 +32,8 @@ def store_kwargs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dic
     if request.param == "sqlite":
         yield {"domain": DOMAIN, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
         return
-    with fresh_postgres_database("test_tracker_cache") as url:
-        parts = make_url(url)
+    with fresh_postgres_database("test_tracker_cache") as database:
+        parts = make_url(database.url)
         yield {"domain": DOMAIN, "dialect": "postgresql", "host": parts.host,
                "port": parts.port, "db": parts.database, "username": parts.username,
                "password": parts.password}

@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     runtime = LeadsRuntime.from_settings(settings)
     deliver_until_idle(
-        runtime.engine, runtime.crm_client(), retry_policy(settings),
+        runtime.unit_of_work(), runtime.crm_client(), retry_policy(settings),
         worker_options(settings, checkpoint=pause_at(point, Path(marker))),
         max_seconds=60, sleep=time.sleep, sales_channel=runtime.sales_channel())
     return 0

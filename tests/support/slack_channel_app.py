@@ -12,22 +12,16 @@ come from the environment.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
-import requests
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.channels.slack import GuardedSlackInput
+from bot.launcher import ServerProcess
 from tests.support.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _scripted_turn(message: UserMessage) -> None:
@@ -49,26 +43,15 @@ def serving_slack_channel(
 ) -> Iterator[str]:
     """Run this app in a subprocess (with `env` added to ours); yields its webhook URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.slack_channel_app", str(port), api_base_url,
-         signing_secret], cwd=ROOT, env={**os.environ, **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/webhooks/slack"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(base + "/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError("the Slack channel test server did not start") from None
-            time.sleep(0.2)
+    server = ServerProcess(
+        "slack channel app", [sys.executable, "-m", "tests.support.slack_channel_app",
+                              str(port), api_base_url, signing_secret],
+        dict(env), port, None, "/webhooks/slack/").start()
     try:
-        yield base + "/webhook"
+        server.wait_ready(60.0)
+        yield server.url + "/webhooks/slack/webhook"
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def main() -> None:

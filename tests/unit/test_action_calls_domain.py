@@ -78,3 +78,23 @@ def test_the_domain_goes_to_an_action_exactly_when_it_reads_it(name: str) -> Non
 def test_servers_send_the_domain_selectively(endpoints: str) -> None:
     config = yaml.safe_load((ROOT / endpoints).read_text(encoding="utf-8"))
     assert config["action_endpoint"]["enable_selective_domain"] is True
+
+
+def looks_up_responses(action: type[Action]) -> bool:
+    """Whether the modules of the action's own classes read a domain's "responses"."""
+    modules = {inspect.getmodule(cls) for cls in action.__mro__
+               if cls.__module__.startswith("actions")}
+    return any(isinstance(node, ast.Constant) and node.value == "responses"
+               for module in modules for node in ast.walk(ast.parse(inspect.getsource(module))))
+
+
+def test_the_finder_sees_response_lookups() -> None:
+    assert looks_up_responses(registered_actions()["action_show_answer"])
+
+
+@pytest.mark.parametrize("form", sorted(domain().form_names))
+def test_form_validation_actions_never_read_the_responses(form: str) -> None:
+    # bot/rasa/action_calls.py sends `validate_<form>` the domain without its responses.
+    assert not looks_up_responses(registered_actions()[f"validate_{form}"]), (
+        f"validate_{form} reads the domain's responses, which its calls leave out "
+        "(bot/rasa/action_calls.py)")

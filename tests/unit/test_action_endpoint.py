@@ -1,4 +1,4 @@
-"""Where the Rasa server finds the action server: one setting, read by every launcher.
+"""Where the Rasa server finds the action server: one setting, read by the launcher.
 
 endpoints.yml says `url: ${ACTION_SERVER_URL}`; bot/settings.py derives that URL from
 ACTIONS_PORT unless it is set (issue 14 item 3: ACTIONS_PORT used to be ignored).
@@ -12,7 +12,7 @@ import pytest
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import read_endpoint_config
 
-from bench.launcher import action_server_env, write_endpoints
+from bot.launcher import action_server_env, write_endpoints
 from bot.settings import SettingsError, load_settings
 
 ENDPOINTS = Path(__file__).resolve().parents[2] / "endpoints.yml"

@@ -96,7 +96,7 @@ async def test_an_answer_to_the_question_asked_is_normalised(
     set_by_message: dict[str, Any] | None,
     answer: Any,
 ) -> None:
-    # What bot/nlu/answer_fields.py would add to the message for the question asked.
+    # What bot/rasa/nlu/answer_fields.py would add to the message for the question asked.
     candidates = {"startup": {"value": "seconds", "score": 0.62, "margin": 0.1},
                   "isolation": {"value": "untrusted", "score": 0.7, "margin": 0.2}}
     events = await validate_form(

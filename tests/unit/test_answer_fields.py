@@ -1,4 +1,4 @@
-"""Free-text workload answers read by meaning (bot/nlu/answer_fields.py).
+"""Free-text workload answers read by meaning (bot/rasa/nlu/answer_fields.py).
 
 Uses the real sentence encoder (a pinned package, hash-checked) and the real option
 descriptions, so a change to either that misreads these answers fails here.
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.advisor.answers import answer_from_candidates
-from bot.nlu.answer_fields import (
+from bot.rasa.nlu.answer_fields import (
     AnswerReader,
     WordRules,
     clauses,

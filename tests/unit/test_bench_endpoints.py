@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.launcher import product_action_endpoint_options, write_endpoints
+from bot.launcher import product_action_endpoint_options, write_endpoints
 
 
 def action_endpoint(path: Path) -> dict[str, object]:

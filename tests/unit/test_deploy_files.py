@@ -145,7 +145,7 @@ def test_production_endpoints_load_with_rasa(monkeypatch: pytest.MonkeyPatch) ->
     store_class = class_from_module_path(store.type)
     assert issubclass(store_class, TrackerStore)
     lock = endpoints.lock_store
-    assert lock is not None and lock.type == "bot.stores.AtomicRedisLockStore"
+    assert lock is not None and lock.type == "bot.rasa.lock_store.AtomicRedisLockStore"
     assert lock.url == "redis"
     assert lock.kwargs["key_prefix"].isalnum()
 

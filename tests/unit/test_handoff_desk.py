@@ -11,7 +11,6 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event
 
 from bot.handoff.desk import ENDED_RESPONSE, NO_ANSWER_RESPONSE, HandoffDesk
-from bot.handoff.hours import parse_hours, time_zone
 from bot.handoff.states import Change, Status
 from bot.handoff.store import Delivery, MemoryHandoffStore
 from bot.handoff.summary import (
@@ -20,6 +19,7 @@ from bot.handoff.summary import (
     brief_from_slots,
     handoff_blocks,
 )
+from bot.opening_hours import parse_hours, time_zone
 
 TUESDAY_NOON = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 SATURDAY_NOON = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.handoff.hours import HoursError, is_open, parse_hours, time_zone
+from bot.opening_hours import HoursError, is_open, parse_hours, time_zone
 from bot.settings import SettingsError, load_settings
 
 BERLIN = time_zone("Europe/Berlin")

@@ -12,12 +12,12 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, UserUttered
 
-from bot.channels.widget.channel import WidgetInput, WidgetOutput
+from bot.channels.widget.channel import HandoffReading, WidgetInput, WidgetOutput
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.hours import parse_hours, time_zone
 from bot.handoff.signals import START_PAYLOAD
 from bot.handoff.states import Change
 from bot.handoff.store import MemoryHandoffStore
+from bot.opening_hours import parse_hours, time_zone
 from bot.settings import load_settings
 from tests.unit.test_handoff_desk import SATURDAY_NOON, TUESDAY_NOON, FakeLog, FakeThreads
 
@@ -55,7 +55,7 @@ class FakeAgent:
 ])
 def test_which_messages_are_handed_to_a_person(intent: str, clock: Any, in_form: bool,
                                                before: Change | None, handed_off: bool) -> None:
-    async def scenario() -> dict[str, Any] | None:
+    async def scenario() -> HandoffReading:
         store = MemoryHandoffStore()
         desk = HandoffDesk(store, FakeThreads(), FakeLog(), parse_hours("Mon-Fri 09:00-17:00"),
                            time_zone("Europe/Berlin"), 30.0, clock=lambda: clock)
@@ -68,13 +68,18 @@ def test_which_messages_are_handed_to_a_person(intent: str, clock: Any, in_form:
         channel = WidgetInput(settings=SETTINGS)
         channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=agent,  # type: ignore[assignment]
                                                           handoff_desk=desk))
-        return await channel._handoff_parse(desk, SESSION, "talk to someone")
+        return await channel._read_for_handoff(desk, SESSION, "talk to someone")
 
-    parsed = asyncio.run(scenario())
-    assert (parsed is not None) is handed_off
-    if parsed is not None:
-        assert parsed["intent"] == {"name": "request_person", "confidence": 1.0}
-        assert parsed["text"] == "talk to someone"  # the visitor's words are kept
+    reading = asyncio.run(scenario())
+    assert reading.hands_off is handed_off
+    if clock is SATURDAY_NOON:  # nobody to hand off to: nothing is read before Rasa
+        assert reading.parse_data is None
+        return
+    # Read once, here: Rasa gets this parse and does not parse the message again.
+    assert reading.parse_data is not None
+    assert reading.parse_data["text"] == "talk to someone"  # the visitor's words are kept
+    expected = "request_person" if handed_off else intent
+    assert reading.parse_data["intent"]["name"] == expected
 
 
 def test_the_start_payload_starts_the_handoff_and_is_not_shown() -> None:

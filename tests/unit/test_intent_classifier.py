@@ -22,7 +22,7 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.intent_classifier import FastLogisticRegressionClassifier
+from bot.rasa.nlu.intent_classifier import FastLogisticRegressionClassifier
 
 EXAMPLES = {
     "ask_cost": ["how much does a vm cost", "what is the price of containers",

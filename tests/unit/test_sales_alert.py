@@ -10,12 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.channels.slack_blocks import (
-    SALES_TAKE_ACTION,
-    SALES_TRANSCRIPT_ACTION,
-    sales_alert_blocks,
-    sales_alert_text,
-)
 from bot.crm.base import crm_contact_url
 from bot.crm.slack_sales import SalesClick, parse_sales_click
 from bot.leads.model import LeadTaker, Qualification
@@ -36,6 +30,12 @@ from bot.leads.scoring import (
     parse_scoring_rules,
 )
 from bot.settings import SettingsError, load_settings
+from bot.slack.blocks import (
+    SALES_TAKE_ACTION,
+    SALES_TRANSCRIPT_ACTION,
+    sales_alert_blocks,
+    sales_alert_text,
+)
 
 LEAD: dict[str, Any] = {
     "lead_id": "L-1",

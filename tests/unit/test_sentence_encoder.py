@@ -14,8 +14,8 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import minilm
-from bot.nlu.sentence_featurizer import (
+from bot.encoder import minilm
+from bot.rasa.nlu.sentence_featurizer import (
     IDENTITY_FILE,
     EncoderMismatchError,
     SentenceEncoderFeaturizer,
@@ -48,9 +48,32 @@ def test_a_batch_gives_the_same_vectors_as_one_message_at_a_time(
     encoder = encoder if backend == "onnxruntime" else reference
     texts = ["short one", "a somewhat longer question about hypervisors and kernels",
              "short two"]
-    together = encoder._encode_uncached(texts)
-    apart = np.vstack([encoder._encode_uncached([text]) for text in texts])
+    together = _computed(encoder, texts)
+    apart = np.vstack([_computed(encoder, [text]) for text in texts])
     assert np.allclose(together, apart, atol=1e-5)
+
+
+def _computed(encoder: minilm.MiniLMEncoder, texts: list[str]) -> np.ndarray:
+    """The embeddings computed afresh, past the cache."""
+    return encoder._encode_ids([encoder.token_ids(text) for text in texts])
+
+
+def test_texts_that_differ_only_in_case_are_encoded_once(
+        encoder: minilm.MiniLMEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The answer reader lowercases the clauses of a message the featurizer has encoded.
+    computed: list[int] = []
+    encode_ids = encoder._encode_ids
+
+    def counting(encodings: list[list[int]]) -> np.ndarray:
+        computed.append(len(encodings))
+        return encode_ids(encodings)
+
+    monkeypatch.setattr(encoder, "_encode_ids", counting)
+    first = encoder.encode(["Can I run Windows inside a container? (case test)"])
+    again = encoder.encode(["can i run windows inside a container? (case test)",
+                            "a clause not seen before (case test)"])
+    assert computed == [1, 1]
+    assert np.array_equal(first[0], again[0])
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +86,8 @@ def test_the_onnx_graph_computes_what_the_numpy_reference_computes(
     texts = ["hi", "How come docker images are so much smaller than VM images?",
              "We run a code review SaaS that executes customers' code on Linux hosts."]
     assert encoder.backend == "onnxruntime"
-    served = encoder._encode_uncached(texts)  # one padded, masked batch
-    expected = np.vstack([reference._encode_uncached([text]) for text in texts])
+    served = _computed(encoder, texts)  # one padded, masked batch
+    expected = np.vstack([_computed(reference, [text]) for text in texts])
     assert np.all((served * expected).sum(axis=1) > 0.99999)
 
 

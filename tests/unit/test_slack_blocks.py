@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.channels.slack_blocks import (
+from bot.slack.blocks import (
     MAX_ACTION_ELEMENTS,
     MAX_BLOCKS,
     MAX_BUTTON_TEXT,

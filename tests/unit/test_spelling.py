@@ -1,4 +1,4 @@
-"""Misspelt words put right before the NLU reads a message (bot/nlu/spelling.py).
+"""Misspelt words put right before the NLU reads a message (bot/rasa/nlu/spelling.py).
 
 The vocabulary is the one training builds from our real training data, and the known
 words are the real encoder's, so a change to either that breaks a correction fails here.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from rasa.shared.importers.importer import TrainingDataImporter
 
-from bot.nlu import minilm
-from bot.nlu.spelling import SpellingCorrector, edit_distance, training_vocabulary
+from bot.encoder import minilm
+from bot.rasa.nlu.spelling import SpellingCorrector, edit_distance, training_vocabulary
 
 
 @pytest.fixture(scope="module")

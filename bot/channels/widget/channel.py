@@ -70,6 +70,8 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Served files and their content types; nothing else in the folder is reachable.
+# widget.js is the committed bundle of the modules in static/src/ (scripts/build-widget.mjs):
+# sites embed it with a classic script tag, so the modules themselves are never served.
 STATIC_FILES = {
     "widget.js": "application/javascript; charset=utf-8",
     "widget.css": "text/css; charset=utf-8",
@@ -163,6 +165,14 @@ def mark_cors_handled(request: Request) -> None:
     Sanic-CORS's), which browsers reject.
     """
     setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+
+
+@dataclass(frozen=True)
+class HandoffReading:
+    """A message as the channel read it before Rasa predicts anything."""
+
+    parse_data: dict[str, Any] | None  # given to Rasa, which then does not parse again
+    hands_off: bool  # a request for a person that one can take now
 
 
 class WidgetOutput(SocketIOOutput):
@@ -334,29 +344,30 @@ class WidgetInput(SocketIOInput):
             return None
         return desk_for_app(self.app, self.settings)
 
-    async def _handoff_parse(self, desk: HandoffDesk | None, session_id: str,
-                             text: str) -> dict[str, Any] | None:
-        """The message read as a request for a handoff, when it asks for a person (or
-        for sales) and one is available now; None otherwise (the turn goes on as usual).
+    async def _read_for_handoff(self, desk: HandoffDesk | None, session_id: str,
+                                text: str) -> HandoffReading:
+        """The message read here when a person could take over now, so that a request for
+        one (or for sales) is handed off; otherwise nothing is read and Rasa parses as usual.
 
         Decided here, before Rasa predicts anything, because only the Rasa server knows
-        the handoff's state; the parse is handed to Rasa, which does not parse again.
+        the handoff's state. Whatever was parsed is handed to Rasa, which does not parse
+        the message a second time.
         """
         agent = self._agent()
         if desk is None or agent is None or not desk.is_staffed_now():
-            return None
+            return HandoffReading(None, hands_off=False)
         parsed: dict[str, Any] = await agent.parse_message(text)
         if (parsed.get("intent") or {}).get("name") not in _PERSON_INTENTS:
-            return None
+            return HandoffReading(parsed, hands_off=False)
         if not await desk.may_hand_off(session_id):
-            return None
+            return HandoffReading(parsed, hands_off=False)
         # Inside a form ("talk to sales" while the lead form asks its questions) the
         # form's own rules answer.
         tracker = await agent.tracker_store.retrieve(session_id)
         if tracker is not None and tracker.active_loop_name:
-            return None
-        return {**parsed, "intent": {"name": _HANDOFF_INTENT, "confidence": 1.0},
-                "entities": []}
+            return HandoffReading(parsed, hands_off=False)
+        return HandoffReading({**parsed, "intent": {"name": _HANDOFF_INTENT, "confidence": 1.0},
+                               "entities": []}, hands_off=True)
 
     async def _deliver(self, delivery: Mapping[str, Any]) -> None:
         """Show the visitor what the handoff desk published, if their socket is here."""
@@ -587,8 +598,8 @@ class WidgetInput(SocketIOInput):
             except Exception:
                 logger.exception("widget: could not store a message during a handoff")
             return
-        handoff_parse = await self._handoff_parse(desk, session_id, text)
-        if handoff_parse is not None:
+        reading = await self._read_for_handoff(desk, session_id, text)
+        if reading.hands_off:
             metadata[OFFERED_METADATA_KEY] = True
             output.on_handoff = desk.start_soon if desk is not None else None
         await sio.emit("bot_typing", {"typing": True}, room=session_id, namespace=namespace)
@@ -606,7 +617,7 @@ class WidgetInput(SocketIOInput):
                 on_new_message(UserMessage(text, output, session_id,
                                            input_channel=self.name(),
                                            metadata=metadata or None,
-                                           parse_data=handoff_parse)),
+                                           parse_data=reading.parse_data)),
                 lambda: output.sent > 0,
                 self.settings.turn_timeout_seconds,
                 channel="widget",

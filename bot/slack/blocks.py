@@ -273,7 +273,7 @@ def lead_summary_blocks(
 
 def _verdict_words(recommendation: Mapping[str, Any]) -> str | None:
     verdict = verdict_of(recommendation)
-    return None if verdict == NO_VERDICT else _VERDICTS.get(verdict) or humanise(verdict)
+    return None if verdict == NO_VERDICT else verdict_title({"verdict": verdict})
 
 
 # The alert's buttons; the Slack channel routes clicks on them to the leads package.

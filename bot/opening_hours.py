@@ -2,7 +2,8 @@
 
 Pure: `parse_hours()` reads the setting, `is_open()` answers for a moment in time. The
 hours are wall-clock times in the configured time zone, so a summer-time change moves
-them with the office, not with UTC.
+them with the office, not with UTC. It sits outside `bot.handoff` because the settings
+check `HANDOFF_HOURS` with it at start, and the settings import no package of the bot.
 """
 
 from __future__ import annotations

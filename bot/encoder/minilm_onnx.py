@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from bot.nlu.minilm import MiniLMEncoder
+    from bot.encoder.minilm import MiniLMEncoder
 
 OPSET = 17  # LayerNormalization is a standard operator from opset 17
 
@@ -75,7 +75,7 @@ def build_graph(encoder: MiniLMEncoder) -> tuple[Any, dict[str, npt.NDArray[Any]
     the arrays of its large weights, which the model names but does not contain."""
     from onnx import TensorProto, helper
 
-    from bot.nlu import minilm
+    from bot.encoder import minilm
 
     heads, width = minilm.HEADS, minilm.DIMENSION
     head_width = width // heads

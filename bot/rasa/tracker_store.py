@@ -1,8 +1,8 @@
 """Conversation stores that fail loudly instead of losing turns.
 
-`StrictSQLTrackerStore` never lets a conversation quietly continue without its database;
-`AtomicRedisLockStore` (at the end) keeps one conversation's turns in order across
-replicas.
+`StrictSQLTrackerStore` never lets a conversation quietly continue without its database
+(its cache of trackers is in tracker_cache.py; the lock store that keeps one
+conversation's turns in order across replicas is in lock_store.py).
 
 Rasa 3.6's own `SQLTrackerStore` has three failure modes this module closes:
 
@@ -26,8 +26,9 @@ usually costs that query plus the insert of its new events. Any other writer (an
 replica, an erasure) changes the newest id, and the tracker is read again as before.
 On SQLite the connections are pooled and the database runs in WAL mode.
 
-Use it from an endpoints file with `tracker_store: {type: bot.stores.StrictSQLTrackerStore,
-dialect: postgresql, url: ..., db: ...}` (see deploy/endpoints.production.yml).
+Use it from an endpoints file with `tracker_store: {type:
+bot.rasa.tracker_store.StrictSQLTrackerStore, dialect: postgresql, url: ..., db: ...}`
+(see deploy/endpoints.production.yml).
 """
 
 from __future__ import annotations
@@ -36,29 +37,24 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.action_calls import install as install_action_call_checks
-from bot.action_session import install as install_action_session
+from bot.rasa.action_calls import install as install_action_call_checks
+from bot.rasa.action_session import install as install_action_session
+from bot.rasa.tracker_cache import Fingerprint, TrackerCache
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +113,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             kwargs: Passed on to Rasa's `TrackerStore`.
         """
         # The server that runs our store also checks action responses without
-        # re-checking Rasa's constant schema each time (bot/action_calls.py, issue 14).
+        # re-checking Rasa's constant schema each time (bot/rasa/action_calls.py, issue 14).
         install_action_call_checks()
         # ... and calls the action server through one reused HTTP session instead of a
-        # new connection per call (bot/action_session.py, issue 14).
+        # new connection per call (bot/rasa/action_session.py, issue 14).
         install_action_session()
         # Endpoint files deliver numbers as strings when they come from ${VARIABLES}.
         self.retries = max(1, int(retries))
@@ -142,7 +138,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         if _is_sqlite_file(final_url):
             _use_wal(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self._cache = _TrackerCache(int(cache_size))
+        self._cache = TrackerCache(int(cache_size))
         # A Core statement built once: SQLAlchemy reuses its compiled form, where an ORM
         # query is rebuilt on every call (which took half of this query's time).
         # Newest id and row count: an erasure deletes old events and keeps the newest
@@ -279,69 +275,6 @@ def _find_wrapper_of(store: SQLTrackerStore) -> FailSafeTrackerStore | None:
     return None
 
 
-# A conversation's (newest event id, number of event rows) in the database.
-Fingerprint = tuple[int | None, int]
-
-
-@dataclass
-class _CachedTracker:
-    tracker: DialogueStateTracker
-    stored_events: int  # how many of `tracker.events` are in the database
-    # The conversation's (newest row id, row count) when it was cached.
-    newest_event_id: Fingerprint
-
-
-class _TrackerCache:
-    """The trackers this replica saved or read last, least recently used dropped first.
-
-    A cached tracker is only handed out while it is provably what the database holds: the
-    conversation's newest event id is unchanged (no other replica or erasure wrote) and
-    the object has no events beyond those stored (a turn that failed before saving).
-    Turns of one conversation run one at a time under Rasa's lock store, so the object can
-    be handed out itself rather than a copy.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(0, capacity)
-        self._entries: OrderedDict[str, _CachedTracker] = OrderedDict()
-
-    def get(self, sender_id: str, newest_event_id: Fingerprint) -> DialogueStateTracker | None:
-        entry = self._valid_entry(sender_id, newest_event_id)
-        return entry.tracker if entry else None
-
-    def stored_events(self, tracker: DialogueStateTracker,
-                      newest_event_id: Fingerprint) -> int | None:
-        """How many of `tracker`'s events are stored, when this cache knows for sure."""
-        entry = self._entries.get(tracker.sender_id)
-        if (entry is None or entry.tracker is not tracker
-                or entry.newest_event_id != newest_event_id):
-            return None
-        return entry.stored_events
-
-    def put(self, tracker: DialogueStateTracker, newest_event_id: Fingerprint) -> None:
-        if not self.capacity:
-            return
-        self._entries[tracker.sender_id] = _CachedTracker(tracker, len(tracker.events),
-                                                          newest_event_id)
-        self._entries.move_to_end(tracker.sender_id)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-
-    def _valid_entry(self, sender_id: str,
-                     newest_event_id: Fingerprint) -> _CachedTracker | None:
-        entry = self._entries.get(sender_id)
-        if entry is None:
-            return None
-        if (newest_event_id[0] is None or entry.newest_event_id != newest_event_id
-                or len(entry.tracker.events) != entry.stored_events):
-            del self._entries[sender_id]
-            return None
-        self._entries.move_to_end(sender_id)
-        return entry
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 def _use_wal(engine: sa.engine.Engine) -> None:
     """Write SQLite through a write-ahead log.
@@ -404,136 +337,3 @@ def _wait_for_database(url: Any, timeout_s: float, where: str) -> None:
                 wait = min(wait * 2, 5.0)
     finally:
         engine.dispose()
-
-
-class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]
-    """Rasa's Redis lock store, atomic across replicas and never blocking the event loop.
-
-    Rasa 3.6 issues, expires and releases a conversation's tickets by reading the lock
-    from Redis, changing it and writing it back. Two replicas doing that at the same
-    moment can hand out the same ticket twice, or delete a lock another replica has just
-    queued on, and then two turns of one conversation run at once: the later save skips
-    events it thinks are stored, and a message is lost without an error. Each
-    read-change-write here runs under a short Redis mutex (SET NX with an expiry), so
-    tickets stay unique and turns of a conversation run one at a time.
-
-    Rasa's lock store talks to Redis with the blocking client, from the event loop: a
-    slow Redis would stall every conversation of the replica. `lock()` (the only method
-    Rasa's server calls) is async here and uses `redis.asyncio` throughout; the blocking
-    methods remain for tools outside the server.
-
-    Use it from an endpoints file as `lock_store: {type: bot.stores.AtomicRedisLockStore,
-    url: ..., port: ..., db: ..., key_prefix: ...}`.
-    """
-
-    # Long enough for one read-change-write, short enough that a crashed replica's
-    # mutex frees itself quickly.
-    MUTEX_SECONDS = 5.0
-
-    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
-        if endpoint_config is not None:
-            kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs}
-        super().__init__(**kwargs)
-        import redis.asyncio
-
-        options = self.red.connection_pool.connection_kwargs
-        self.async_red = redis.asyncio.Redis(
-            host=options.get("host", "localhost"), port=options.get("port", 6379),
-            db=options.get("db", 0), username=options.get("username"),
-            password=options.get("password"), socket_timeout=options.get("socket_timeout"),
-            socket_connect_timeout=options.get("socket_timeout"),
-            ssl=bool(kwargs.get("use_ssl")), ssl_certfile=kwargs.get("ssl_certfile"),
-            ssl_keyfile=kwargs.get("ssl_keyfile"), ssl_ca_certs=kwargs.get("ssl_ca_certs"))
-
-    # ---- what the server uses: asyncio only ---------------------------------------------
-
-    @asynccontextmanager
-    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncIterator[TicketLock]:
-        """Hold the conversation's lock for one turn, waiting for earlier turns first.
-
-        Raises:
-            LockError: Redis failed, or the lock expired while waiting.
-        """
-        ticket = await self._change(conversation_id, lambda lock: _issue(
-            lock or TicketLock(conversation_id), lock_lifetime))
-        try:
-            while True:
-                current = await self._read(conversation_id)
-                if current is None:
-                    break  # expired while we waited
-                if not current.is_locked(ticket):
-                    yield current
-                    return
-                await asyncio.sleep(wait_time_in_seconds)
-                await self._change(conversation_id, _remove_expired)
-            raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
-        finally:
-            await self._change(conversation_id, lambda lock: _finish(lock, ticket))
-
-    async def _read(self, conversation_id: str) -> TicketLock | None:
-        try:
-            raw = await self.async_red.get(self.key_prefix + conversation_id)
-        except redis_errors() as error:
-            raise LockError(f"lock store unavailable: {type(error).__name__}") from error
-        return TicketLock.from_dict(json.loads(raw)) if raw else None
-
-    async def _change(self, conversation_id: str,
-                      change: Callable[[TicketLock | None], tuple[TicketLock | None, T]]) -> T:
-        """Read the lock, apply `change`, write the result back (None: delete), atomically."""
-        key = self.key_prefix + conversation_id
-        try:
-            async with self.async_red.lock(f"{key}:mutex", timeout=self.MUTEX_SECONDS,
-                                           blocking_timeout=self.MUTEX_SECONDS):
-                lock, result = change(await self._read(conversation_id))
-                if lock is None:
-                    await self.async_red.delete(key)
-                else:
-                    await self.async_red.set(key, lock.dumps())
-                return result
-        except redis_errors() as error:
-            raise LockError(f"lock store unavailable: {type(error).__name__}") from error
-
-    # ---- Rasa's blocking interface, for tools outside the server ------------------------
-
-    def _mutex(self, conversation_id: str) -> Any:
-        return self.red.lock(f"{self.key_prefix}{conversation_id}:mutex",
-                             timeout=self.MUTEX_SECONDS,
-                             blocking_timeout=self.MUTEX_SECONDS)
-
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        with self._mutex(conversation_id):
-            ticket: int = super().issue_ticket(conversation_id, lock_lifetime)
-            return ticket
-
-    def update_lock(self, conversation_id: str) -> None:
-        with self._mutex(conversation_id):
-            super().update_lock(conversation_id)
-
-    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        with self._mutex(conversation_id):
-            super().cleanup(conversation_id, ticket_number)
-
-
-def redis_errors() -> tuple[type[Exception], ...]:
-    """What a failed Redis call raises (its errors and the socket's)."""
-    import redis
-
-    return (redis.RedisError, OSError)
-
-
-def _issue(lock: TicketLock, lifetime: float) -> tuple[TicketLock | None, int]:
-    return lock, lock.issue_ticket(lifetime)
-
-
-def _remove_expired(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
-    if lock is not None:
-        lock.remove_expired_tickets()
-    return lock, None
-
-
-def _finish(lock: TicketLock | None, ticket: int) -> tuple[TicketLock | None, None]:
-    if lock is None:
-        return None, None
-    lock.remove_ticket_for(ticket)
-    return (lock if lock.is_someone_waiting() else None), None

@@ -141,12 +141,12 @@ class MiniLMEncoder:
                                     + w("embeddings.token_type_embeddings.weight")[0])
         self.embedding_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
         self.layers = [self._load_layer(w, f"encoder.layer.{i}.") for i in range(LAYERS)]
-        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, ...], Vector] = OrderedDict()
         self._cache_lock = Lock()
         self.backend = backend
         self._run: Callable[[npt.NDArray[np.int64], Vector | None], Vector] = self._forward
         if backend == "onnxruntime":
-            from bot.nlu.minilm_onnx import OnnxForward
+            from bot.encoder.minilm_onnx import OnnxForward
 
             self._run = OnnxForward(self)  # reads the arrays above in place
 
@@ -202,33 +202,39 @@ class MiniLMEncoder:
         return ids
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Unit-length embeddings, one row per text (cached per text for serving)."""
+        """Unit-length embeddings, one row per text (cached per text for serving).
+
+        The cache is keyed by the word pieces, not the text: the vocabulary is uncased, so
+        "Can I run Windows?" and the answer reader's lowercased clause "can i run
+        windows?" are one entry, and a one-clause message is encoded once per turn, not
+        twice. Word-piece ids cost a few microseconds; an encoding costs milliseconds.
+        """
         rows = np.empty((len(texts), DIMENSION), dtype=np.float32)
-        missing: dict[str, list[int]] = {}
+        missing: dict[tuple[int, ...], list[int]] = {}
+        pieces = [tuple(self.token_ids(text)) for text in texts]
         with self._cache_lock:
-            for index, text in enumerate(texts):
-                cached = self._cache.get(text)
+            for index, key in enumerate(pieces):
+                cached = self._cache.get(key)
                 if cached is None:
-                    missing.setdefault(text, []).append(index)
+                    missing.setdefault(key, []).append(index)
                 else:
-                    self._cache.move_to_end(text)
+                    self._cache.move_to_end(key)
                     rows[index] = cached
         if missing:
-            computed = self._encode_uncached(list(missing))
+            computed = self._encode_ids([list(key) for key in missing])
             with self._cache_lock:
-                for text, vector in zip(missing, computed, strict=True):
-                    rows[missing[text]] = vector
-                    self._cache[text] = vector
+                for key, vector in zip(missing, computed, strict=True):
+                    rows[missing[key]] = vector
+                    self._cache[key] = vector
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return rows
 
-    def _encode_uncached(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        encodings = [self.token_ids(text) for text in texts]
-        result = np.empty((len(texts), DIMENSION), dtype=np.float32)
+    def _encode_ids(self, encodings: list[list[int]]) -> npt.NDArray[np.float32]:
+        result = np.empty((len(encodings), DIMENSION), dtype=np.float32)
         # Sorted by length and cut into batches, so that padding stays small; a message
         # alone (serving) has no padding and no mask at all.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]))
         for start in range(0, len(order), TRAINING_BATCH):
             indices = order[start:start + TRAINING_BATCH]
             width = max(len(encodings[i]) for i in indices)

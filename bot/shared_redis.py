@@ -1,4 +1,5 @@
-"""The asyncio Redis client the channels share state through (dedupe, rate limits).
+"""The asyncio Redis client the replicas share state through: the channels' dedupe and
+rate limits, and the handoff's state and messages.
 
 Only the asyncio client is used inside the server: a blocking call on the event loop
 would stall every conversation of the replica while Redis answers (or times out).

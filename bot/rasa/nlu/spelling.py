@@ -2,7 +2,7 @@
 
 Visitors type fast: "secnds", "containrs", "stateles", "alot". Character n-grams give the
 intent classifier some help with that, but the lookup tables ("linux") and the answer
-reader (bot/nlu/answer_fields.py) see a word they do not know, and the sentence encoder
+reader (bot/rasa/nlu/answer_fields.py) see a word they do not know, and the sentence encoder
 cuts it into word pieces that mean nothing.
 
 A word is corrected only when neither the encoder's vocabulary (about 22,000 English
@@ -35,7 +35,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.answer_fields import OPTIONS_PATH
+from bot.rasa.nlu.answer_fields import OPTIONS_PATH
 
 VOCABULARY_FILE = "vocabulary.json"
 # Words shorter than this are not corrected: too many short words are one edit apart.
@@ -202,7 +202,7 @@ class SpellingNormaliser(GraphComponent):  # type: ignore[misc]
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> SpellingNormaliser:
-        from bot.nlu import minilm
+        from bot.encoder import minilm
 
         with model_storage.read_from(resource) as directory:
             vocabulary = json.loads((directory / VOCABULARY_FILE).read_text())

@@ -32,7 +32,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RESP
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import answer_selector
+from bot.rasa.nlu import answer_selector
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class FastLogisticRegressionClassifier(IntentClassifier, GraphComponent):  # typ
     With `answers: true` it learns the specific answers of retrieval intents
     (`ask_cost/esxi_free`) as classes of their own, beside the plain intents. A topic's
     probability is then the sum of its answers', and the chosen answer goes out as Rasa's
-    `response_selector` output (bot/nlu/answer_selector.py), which Rasa's retrieval
+    `response_selector` output (bot/rasa/nlu/answer_selector.py), which Rasa's retrieval
     actions read. One model does both jobs: a topic is what its answers have in common,
     and the answers' own examples sharpen the topic's boundary.
     """

@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import minilm
+from bot.encoder import minilm
 
 logger = logging.getLogger(__name__)
 

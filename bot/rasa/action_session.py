@@ -15,10 +15,10 @@ same `ClientResponseError` for a status of 400 or more, and so the same errors i
 `RemoteAction.run`. Only action calls change; the other users of `EndpointConfig` (NLG
 server, model server, callbacks) keep Rasa's behaviour.
 
-Like bot/action_calls.py, it is installed by our tracker store (bot/stores.py), so it is
-in every server that runs our endpoints, and never in stock Rasa. The session is closed
-when the Sanic server shuts down: it is held by a background task of the running app,
-which Sanic cancels (and waits for) at shutdown.
+Like bot/rasa/action_calls.py, it is installed by our tracker store
+(bot/rasa/tracker_store.py), so it is in every server that runs our endpoints, and never
+in stock Rasa. The session is closed when the Sanic server shuts down: it is held by a
+background task of the running app, which Sanic cancels (and waits for) at shutdown.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ IDLE_CONNECTION_SECONDS = 3.0
 
 _RASA_INIT = RemoteAction.__init__
 _INSTALLED_FLAG = "_bot_action_session_installed"
-_SESSION_TASK_PREFIX = "bot.action_session.close"
+_SESSION_TASK_PREFIX = "bot.rasa.action_session.close"
 
 # One shared session per event loop and per (headers, basic auth): those are what Rasa
 # bakes into a session; URL, token, parameters and SSL are passed per request.

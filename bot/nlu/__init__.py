@@ -1,1 +1,0 @@
-"""Custom NLU components (referenced by module path from config.yml)."""

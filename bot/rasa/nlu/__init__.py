@@ -1,0 +1,1 @@
+"""The NLU components of config.yml's pipeline (Rasa graph components)."""
