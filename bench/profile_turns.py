@@ -12,7 +12,10 @@ Each variant is a way of calling the action server:
   Rasa 3.6 does (bot/rasa/action_session.py undone in this process);
 - `reused-session`: one HTTP session, its connections reused (bot/rasa/action_session.py);
 - `selective-domain`: that, and the domain only for the actions marked `send_domain`
-  (endpoints.yml's `enable_selective_domain`), as the product runs.
+  (endpoints.yml's `enable_selective_domain`);
+- `slim-payload`: that, and the request of bot/rasa/action_calls.py: past messages without
+  the NLU's rankings, a form validation action's domain without the responses. This is
+  how the product runs; the three variants above send Rasa's own request.
 
 After one warm-up conversation per variant, `--conversations` visitor conversations
 (bench/visitor.py) are sent turn by turn, each conversation to every variant in turn (the
@@ -42,9 +45,9 @@ from typing import Any
 from bench import visitor
 from bench.measure import LatencyStats
 from bot.launcher import LaunchError, free_ports, model_to_serve, start_action_server
-from bot.rasa import action_session
+from bot.rasa import action_calls, action_session
 
-VARIANTS = ("rasa-session", "reused-session", "selective-domain")
+VARIANTS = ("rasa-session", "reused-session", "selective-domain", "slim-payload")
 # The actions a form turn calls; their request sizes are reported.
 FORM_ACTIONS = ("validate_advisor_form", "action_ask_os_mix")
 TIMED_ACTION = "action_ask_os_mix"
@@ -63,11 +66,16 @@ class Variant:
 
     @contextmanager
     def in_effect(self) -> Iterator[None]:
-        """The HTTP session of this variant, for the calls made inside."""
+        """The HTTP session and the request of this variant, for the calls made inside."""
+        from rasa.core.actions.action import RemoteAction
+
         if self.name == "rasa-session":
             action_session.uninstall()
         else:
             action_session.install()
+        RemoteAction._action_call_format = (
+            action_calls.action_call_payload if self.name == "slim-payload"
+            else action_calls.RASA_ACTION_CALL_FORMAT)
         yield
 
 
@@ -76,7 +84,8 @@ async def load_variant(name: str, model: Path, action_url: str, workdir: Path) -
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import EndpointConfig
 
-    options = {"enable_selective_domain": True} if name == "selective-domain" else {}
+    selective = name in ("selective-domain", "slim-payload")
+    options = {"enable_selective_domain": True} if selective else {}
     endpoint = EndpointConfig(url=action_url, **options)
     store = TrackerStore.create(
         EndpointConfig(type="bot.rasa.tracker_store.StrictSQLTrackerStore", dialect="sqlite",
@@ -111,9 +120,10 @@ def request_bytes(variant: Variant, tracker: Any) -> dict[str, int]:
     """Bytes of JSON in each form action's request, on the tracker of a whole visit."""
     from rasa.core.actions.action import RemoteAction
 
-    return {name: len(json.dumps(RemoteAction(name, variant.endpoint)
-                                 ._action_call_format(tracker, variant.agent.domain)))
-            for name in FORM_ACTIONS}
+    with variant.in_effect():
+        return {name: len(json.dumps(RemoteAction(name, variant.endpoint)
+                                     ._action_call_format(tracker, variant.agent.domain)))
+                for name in FORM_ACTIONS}
 
 
 async def time_call(variant: Variant, tracker: Any) -> None:

@@ -334,4 +334,5 @@ def test_email_addresses_never_reach_the_logs(stack: Stack) -> None:
     for text in (f"my email is {SECRET_EMAIL}", f'/inform{{"email": "{SECRET_EMAIL}"}}'):
         send(stack.rasa, sender, text)
     for log in (stack.rasa.log_path, stack.actions.log_path):
+        assert log is not None
         assert SECRET_EMAIL not in Path(log).read_text(errors="replace"), f"email in {log}"

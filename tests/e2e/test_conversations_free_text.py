@@ -110,7 +110,8 @@ def _cases() -> list[Any]:
 @pytest.mark.parametrize("dialogue", _cases())
 def test_dialogue(servers: Stack, dialogue: dict[str, Any]) -> None:
     visitor = RestVisitor(servers.url, REST_TOKEN, servers.workdir / "tracker.db")
-    name, problems = dialogue["name"], []
+    name = dialogue["name"]
+    problems: list[str] = []
     meant: dict[str, Any] = {}
     if "script" in dialogue:
         for turn in dialogue["script"]:

@@ -178,6 +178,7 @@ def production(model: Path, workdir: Path, database: PostgresDatabase,
 
 
 def _log(server: ServerProcess) -> str:
+    assert server.log_path is not None
     return server.log_path.read_text(errors="replace")
 
 

@@ -59,7 +59,9 @@ def _image_env() -> dict[str, str]:
     env: dict[str, str] = {}
     for line in _instructions():  # ENV of the base stage is inherited by the runtime one
         if line.startswith("ENV "):
-            env.update(pair.split("=", 1) for pair in line[4:].split())
+            for pair in line[4:].split():
+                key, value = pair.split("=", 1)
+                env[key] = value
     return env
 
 

@@ -283,6 +283,7 @@ def test_forged_stale_and_unsigned_requests_are_refused_without_logging_content(
     assert answer.status_code == 200
     settled_posts(slack, channel)
 
+    assert servers.rasa.log_path is not None
     log = servers.rasa.log_path.read_text(errors="replace")
     for reason in attempts:
         assert f"slack: request refused ({reason})" in log

@@ -36,8 +36,9 @@ def test_actions_command_runs_a_command_against_its_own_action_server(tmp_path: 
 def test_a_stack_that_cannot_start_says_why_and_leaves_nothing_running(tmp_path: Path) -> None:
     # The action server refuses a malformed DATABASE_URL at start: the stack fails with
     # its log, and the Rasa server (here without a model) is never started.
+    rasa_port, action_port = free_ports(2, *PORTS)
     with pytest.raises(LaunchError, match="DATABASE_URL") as failure:
-        start_stack(tmp_path / "no-model.tar.gz", tmp_path, ports=tuple(free_ports(2, *PORTS)),
+        start_stack(tmp_path / "no-model.tar.gz", tmp_path, ports=(rasa_port, action_port),
                     credentials={"rest": None}, action_env={"DATABASE_URL": "bogus://nowhere"})
     server = failure.value.server
     assert server is not None and server.name == "actions" and not server.alive()

@@ -83,7 +83,7 @@ def test_action_calls_send_past_messages_without_rankings() -> None:
     tracker = _visit_tracker()
     action = RemoteAction("action_show_answer", None)
     slim = action_calls.action_call_payload(action, tracker, Domain.empty())
-    full = action_calls._RASA_ACTION_CALL_FORMAT(action, tracker, Domain.empty())
+    full = action_calls.RASA_ACTION_CALL_FORMAT(action, tracker, Domain.empty())
     user_events = [e for e in slim["tracker"]["events"] if e["event"] == "user"]
     assert len(user_events) == 2
     for event in user_events:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 from functools import cache
 from pathlib import Path
@@ -82,7 +83,7 @@ def test_servers_send_the_domain_selectively(endpoints: str) -> None:
 
 def looks_up_responses(action: type[Action]) -> bool:
     """Whether the modules of the action's own classes read a domain's "responses"."""
-    modules = {inspect.getmodule(cls) for cls in action.__mro__
+    modules = {sys.modules[cls.__module__] for cls in action.__mro__
                if cls.__module__.startswith("actions")}
     return any(isinstance(node, ast.Constant) and node.value == "responses"
                for module in modules for node in ast.walk(ast.parse(inspect.getsource(module))))

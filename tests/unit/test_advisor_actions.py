@@ -43,7 +43,7 @@ def make_tracker(
     `set_by_message` are slots that Rasa filled from the message's entities; they are
     both in the slots and in the events after the user event, as Rasa sends them.
     """
-    values = {name: None for name in domain["slots"]}
+    values: dict[str, Any] = {name: None for name in domain["slots"]}
     values.update({"advisor_done": False, "requested_slot": None})
     values.update(slots or {})
     values.update(set_by_message or {})
@@ -265,8 +265,9 @@ async def test_the_question_becomes_an_explanation_after_two_misses(
     tracker = make_tracker(
         domain, slots={"requested_slot": "startup", "advisor_retries": {"startup": misses}}
     )
-    ask_startup = next(action for action in ASK_ACTIONS if action.slot_name == "startup")
-    assert await ask_startup().run(dispatcher, tracker, domain) == []
+    ask_startup = next(action for action in (ask() for ask in ASK_ACTIONS)
+                       if action.slot_name == "startup")
+    assert await ask_startup.run(dispatcher, tracker, domain) == []
     assert [m["response"] for m in dispatcher.messages] == responses
     for response in responses:
         assert response in domain["responses"]

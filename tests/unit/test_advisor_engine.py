@@ -306,7 +306,7 @@ def test_reports(rules: Rules) -> None:
 
 def test_possible_outcomes_settles_when_nothing_can_change(rules: Rules) -> None:
     bsd = WorkloadProfile(os_mix="other_kernel", density="low")
-    assert possible_outcomes(bsd, ["startup", "team_containers"], rules) == {"vm"}
+    assert possible_outcomes(bsd, ["startup", "team_containers"], rules) == frozenset({"vm"})
     open_linux = WorkloadProfile(os_mix="linux_only")
     reachable = possible_outcomes(open_linux, ["isolation", "density", "startup"], rules)
     assert reachable is not None and {"vm", "container"} <= reachable
@@ -443,7 +443,8 @@ def test_possible_outcomes_can_stop_at_the_second_outcome(rules: Rules) -> None:
     partial = possible_outcomes(open_all, fields, rules, stop_at=2)
     assert partial is not None and len(partial) == 2 and partial <= everything
     bsd = WorkloadProfile(os_mix="other_kernel", density="low")
-    assert possible_outcomes(bsd, ["startup", "team_containers"], rules, stop_at=2) == {"vm"}
+    assert possible_outcomes(bsd, ["startup", "team_containers"], rules,
+                             stop_at=2) == frozenset({"vm"})
 
 
 def test_possible_outcomes_memo_answers_as_the_enumeration(rules: Rules) -> None:

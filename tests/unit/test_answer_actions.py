@@ -31,7 +31,8 @@ def _tracker(latest: dict[str, Any], events: list[dict[str, Any]]) -> Tracker:
 async def _run(action: Any, tracker: Tracker) -> list[dict[str, Any]]:
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, tracker, DOMAIN)
-    return dispatcher.messages
+    messages: list[dict[str, Any]] = dispatcher.messages
+    return messages
 
 
 @pytest.mark.asyncio

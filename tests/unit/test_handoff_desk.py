@@ -105,12 +105,13 @@ def test_a_whole_handoff_from_request_to_done() -> None:
         stored = log.appended["c1"][-1]
         assert isinstance(stored, BotUttered)
         assert (stored.text, stored.metadata) == ("Hi, Dana here", {"handoff_engineer": "Dana"})
-        assert (await desk.active("c1")).engineer == "Dana"  # type: ignore[union-attr]
+        active = await desk.active("c1")
+        assert active is not None and active.engineer == "Dana"
 
         assert await desk.engineer_said(state.thread_ts, "U0DANA", " /done ")
         resumed, back, listen = log.appended["c1"][-3:]
         assert isinstance(resumed, ConversationResumed)
-        assert back.text == "Back with the assistant."  # type: ignore[attr-defined]
+        assert back.text == "Back with the assistant."
         assert isinstance(listen, ActionExecuted) and listen.action_name == "action_listen"
         assert deliveries[-1]["kind"] == "ended"
         assert "ended by the sales engineer" in threads.posts[-1][1]
@@ -135,7 +136,7 @@ def test_nobody_answering_offers_the_lead_form_once() -> None:
                                   "buttons": [LEAD_FORM_BUTTON]}
         resumed, offer, _ = log.appended["c2"]
         assert isinstance(resumed, ConversationResumed)
-        assert offer.data == {"buttons": [LEAD_FORM_BUTTON]}  # type: ignore[attr-defined]
+        assert offer.data == {"buttons": [LEAD_FORM_BUTTON]}
         assert "Nobody answered" in threads.posts[-1][1]
         # A late reply changes nothing, and no second handoff is offered.
         assert not await desk.engineer_said(state.thread_ts, "U0DANA", "sorry, here now")

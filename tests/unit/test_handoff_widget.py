@@ -66,6 +66,7 @@ def test_which_messages_are_handed_to_a_person(intent: str, clock: Any, in_form:
         agent = FakeAgent(intent, in_form)
         await agent.prepare()
         channel = WidgetInput(settings=SETTINGS)
+        # A stand-in for the Sanic app: the channel reads only `app.ctx`.
         channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=agent,  # type: ignore[assignment]
                                                           handoff_desk=desk))
         return await channel._read_for_handoff(desk, SESSION, "talk to someone")
@@ -90,7 +91,7 @@ def test_the_start_payload_starts_the_handoff_and_is_not_shown() -> None:
             self.emitted.append(args)
 
     started: list[str] = []
-    output = WidgetOutput(Sio(), "bot_uttered", on_handoff=started.append)  # type: ignore[arg-type]
+    output = WidgetOutput(Sio(), "bot_uttered", on_handoff=started.append)
     asyncio.run(output.send_response(SESSION, {"custom": START_PAYLOAD}))
     asyncio.run(output.send_response(SESSION, {"text": "I'm asking someone"}))
     assert started == [SESSION]

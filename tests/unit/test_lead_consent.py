@@ -34,5 +34,7 @@ def test_the_consent_text_says_what_is_stored_why_and_how_to_undo_it() -> None:
         assert word in text
     assert "crm" in text and "contact you" in text
     assert "forget me" in text
-    payloads = [b["payload"] for b in response["buttons"]]  # type: ignore[attr-defined]
+    buttons = response["buttons"]
+    assert isinstance(buttons, list)
+    payloads = [b["payload"] for b in buttons]
     assert payloads == ["/affirm", "/deny"]

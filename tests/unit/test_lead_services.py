@@ -8,17 +8,17 @@ The same use cases run against SQLite and PostgreSQL in tests/integration.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 
-from bot.leads.model import Lead
+from bot.leads.model import Lead, LeadTaker
 from bot.leads.outbox import ERASURE, LEAD, LEAD_OWNED_KINDS, PENDING, OutboxEntry
 from bot.leads.scoring import load_scoring_rules
 from bot.leads.services import forget_conversation, submit_lead
-from bot.leads.store import ForgetResult
+from bot.leads.store import Erasure, ForgetResult
 from tests.support.leads_factory import Clock, make_draft
 
 ALERTING = load_scoring_rules(sales_alerts=True)
@@ -39,11 +39,21 @@ class FakeLeads:
     def add(self, lead: Lead) -> None:
         self._uow.work.leads[lead.lead_id] = lead
 
+    # Not called by the use cases tested here: a call would fail the test.
+    def get(self, lead_id: str) -> Lead | None:
+        raise NotImplementedError
+
+    def find_by_email(self, email: str) -> list[Lead]:
+        raise NotImplementedError
+
+    def take(self, lead_id: str, taker: LeadTaker) -> bool:
+        raise NotImplementedError
+
     def for_conversation(self, conversation_id: str) -> list[Lead]:
         return [lead for lead in self._uow.work.leads.values()
                 if lead.draft.conversation_id == conversation_id]
 
-    def delete(self, lead_ids: list[str]) -> ForgetResult:
+    def delete(self, lead_ids: Sequence[str]) -> ForgetResult:
         work = self._uow.work
         # As the real one: the erasure rows outlive the lead.
         rows = [row for row in work.outbox
@@ -77,6 +87,57 @@ class FakeOutbox:
                       not_before: datetime | None = None, kind: str = ERASURE) -> int:
         return self.add(lead_id, f"{kind}-{lead_id}", payload, now, kind, not_before)
 
+    # The delivery worker's part of the outbox, not called by these use cases.
+    def revise_sales_alert(
+        self, lead_id: str, revise: Callable[[str], str], now: datetime
+    ) -> bool:
+        raise NotImplementedError
+
+    def keep_for_another_send(
+        self, outbox_id: int, worker: str, reference: str | None, now: datetime
+    ) -> None:
+        raise NotImplementedError
+
+    def get(self, outbox_id: int) -> OutboxEntry | None:
+        raise NotImplementedError
+
+    def due_ids(
+        self, now: datetime, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[int]:
+        raise NotImplementedError
+
+    def try_claim(self, outbox_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+        raise NotImplementedError
+
+    def start_attempt(self, entry: OutboxEntry, worker: str, now: datetime) -> int:
+        raise NotImplementedError
+
+    def finish_attempt(
+        self, attempt_id: int, outcome: str, http_status: int | None, detail: str,
+        now: datetime,
+    ) -> None:
+        raise NotImplementedError
+
+    def mark_delivered(
+        self, outbox_id: int, reference: str | None, now: datetime,
+        payload: str | None = None, sent_payload: str | None = None,
+    ) -> bool:
+        raise NotImplementedError
+
+    def schedule_retry(
+        self, outbox_id: int, worker: str, next_attempt_at: datetime, error: str,
+        now: datetime,
+    ) -> bool:
+        raise NotImplementedError
+
+    def mark_dead(
+        self, outbox_id: int, worker: str | None, reason: str, now: datetime
+    ) -> bool:
+        raise NotImplementedError
+
+    def pending_count(self, kinds: Sequence[str]) -> int:
+        raise NotImplementedError
+
 
 class FakeErasures:
     def __init__(self, uow: FakeUnitOfWork) -> None:
@@ -84,6 +145,13 @@ class FakeErasures:
 
     def add(self, conversation_id: str, before_timestamp: float, now: datetime) -> None:
         self._uow.work.erasures.append((conversation_id, before_timestamp))
+
+    # The delivery worker's part, not called by these use cases.
+    def open(self) -> list[Erasure]:
+        raise NotImplementedError
+
+    def record_pass(self, erasure_id: int, deleted: int, now: datetime, done: bool) -> None:
+        raise NotImplementedError
 
 
 class FakeUnitOfWork:
@@ -94,9 +162,9 @@ class FakeUnitOfWork:
         self.work = State()
         self.commits = 0
         self.open = False
-        self.leads: Any = FakeLeads(self)
-        self.outbox: Any = FakeOutbox(self)
-        self.erasures: Any = FakeErasures(self)
+        self.leads = FakeLeads(self)
+        self.outbox = FakeOutbox(self)
+        self.erasures = FakeErasures(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         assert not self.open, "a use case nested two transactions"

@@ -1,6 +1,7 @@
 """The understanding report: how questions are read, scored and counted."""
 
 from pathlib import Path
+from typing import Any
 
 from bench.nlu_eval import (
     LabelledQuestion,
@@ -27,8 +28,9 @@ def test_reads_rasa_nlu_files_and_the_gathered_format(tmp_path: Path) -> None:
 
 
 def _parse(intent: str, chosen: str | None, ranking: list[str],
-           intent_ranking: list[str] | None = None) -> dict:
-    selector = {"default": {"ranking": [{"intent_response_key": k} for k in ranking]}}
+           intent_ranking: list[str] | None = None) -> dict[str, Any]:
+    selector: dict[str, Any] = {
+        "default": {"ranking": [{"intent_response_key": k} for k in ranking]}}
     if chosen:
         selector[chosen.split("/")[0]] = {"response": {"intent_response_key": chosen}}
     return {"intent": {"name": intent, "confidence": 0.9}, "response_selector": selector,

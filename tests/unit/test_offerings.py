@@ -1,12 +1,16 @@
 
+from typing import Any
+
 import pytest
 import yaml
 
 from bot.offerings import OFFERINGS_FILE, OfferingsError, load_catalogue, parse_catalogue
 
 
-def _document() -> dict:
-    return yaml.safe_load(OFFERINGS_FILE.read_text(encoding="utf-8"))
+def _document() -> dict[str, Any]:
+    document = yaml.safe_load(OFFERINGS_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
 
 
 def test_the_shipped_catalogue_loads_with_every_product_described() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -53,7 +55,7 @@ def test_a_batch_gives_the_same_vectors_as_one_message_at_a_time(
     assert np.allclose(together, apart, atol=1e-5)
 
 
-def _computed(encoder: minilm.MiniLMEncoder, texts: list[str]) -> np.ndarray:
+def _computed(encoder: minilm.MiniLMEncoder, texts: list[str]) -> npt.NDArray[np.float32]:
     """The embeddings computed afresh, past the cache."""
     return encoder._encode_ids([encoder.token_ids(text) for text in texts])
 
@@ -64,7 +66,7 @@ def test_texts_that_differ_only_in_case_are_encoded_once(
     computed: list[int] = []
     encode_ids = encoder._encode_ids
 
-    def counting(encodings: list[list[int]]) -> np.ndarray:
+    def counting(encodings: list[list[int]]) -> npt.NDArray[np.float32]:
         computed.append(len(encodings))
         return encode_ids(encodings)
 
@@ -114,7 +116,7 @@ def test_a_missing_archive_is_a_clear_error(tmp_path: Path) -> None:
         minilm.MiniLMEncoder.from_package(tmp_path / "absent.zip")
 
 
-def _featurize(component: SentenceEncoderFeaturizer, text: str) -> np.ndarray:
+def _featurize(component: SentenceEncoderFeaturizer, text: str) -> npt.NDArray[Any]:
     message = Message.build(text=text)
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
     component.process([message])

@@ -54,4 +54,5 @@ def test_a_malformed_number_names_the_variable() -> None:
 
 def test_settings_are_immutable() -> None:
     with pytest.raises(AttributeError):
+        # The point of the test: mypy rightly refuses this assignment to a frozen field.
         Settings().crm_adapter = "hubspot"  # type: ignore[misc]

@@ -116,11 +116,11 @@ async def test_rasa_sdk_finds_and_calls_the_generated_hooks() -> None:
 def test_hooks_return_what_the_generic_method_returns() -> None:
     # The lead form's checks are async (a coroutine for rasa-sdk to await), the
     # advisor's are not; a generated hook passes either through unchanged.
-    lead_hook = ValidateLeadForm().validate_lead_name  # type: ignore[attr-defined]
+    lead_hook = ValidateLeadForm().validate_lead_name
     pending = lead_hook("Ada Lovelace", CollectingDispatcher(), _empty_tracker(), DOMAIN)
     assert inspect.iscoroutine(pending)
     pending.close()
-    advisor_hook = ValidateAdvisorForm().extract_isolation  # type: ignore[attr-defined]
+    advisor_hook = ValidateAdvisorForm().extract_isolation
     assert advisor_hook(CollectingDispatcher(), _empty_tracker(), DOMAIN) == {}
 
 

@@ -133,7 +133,7 @@ class RecordingSocket:
 
 def test_output_sends_text_buttons_and_scorecard_as_one_event() -> None:
     sio = RecordingSocket()
-    output = WidgetOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+    output = WidgetOutput(sio, "bot_uttered")
     asyncio.run(output.send_response("room1", {"text": "Result", "buttons": CHOICES,
                                                "custom": {"scorecard": CARD}}))
     asyncio.run(output.send_custom_json("room1", {"input": "email"}))

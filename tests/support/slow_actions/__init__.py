@@ -34,4 +34,4 @@ async def _slow_run(self: ActionExecutor, action_call: Any) -> Any:
     return await _original_run(self, action_call)
 
 
-ActionExecutor.run = _slow_run  # type: ignore[method-assign]
+ActionExecutor.run = _slow_run
