@@ -53,7 +53,7 @@ def reads_domain(action: type[Action]) -> bool:
 
 
 @cache
-def domain() -> Domain:
+def rasa_domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
 
 
@@ -69,8 +69,8 @@ def test_the_readers_are_found() -> None:
 
 @pytest.mark.parametrize("name", sorted(registered_actions()))
 def test_the_domain_goes_to_an_action_exactly_when_it_reads_it(name: str) -> None:
-    assert name in domain().user_actions, f"{name} is not in domain.yml's actions"
-    sent = domain().does_custom_action_explicitly_need_domain(name)
+    assert name in rasa_domain().user_actions, f"{name} is not in domain.yml's actions"
+    sent = rasa_domain().does_custom_action_explicitly_need_domain(name)
     assert sent == reads_domain(registered_actions()[name]), (
         f"{name}: {'remove' if sent else 'add'} `send_domain: true` in domain.yml")
 
@@ -93,7 +93,7 @@ def test_the_finder_sees_response_lookups() -> None:
     assert looks_up_responses(registered_actions()["action_show_answer"])
 
 
-@pytest.mark.parametrize("form", sorted(domain().form_names))
+@pytest.mark.parametrize("form", sorted(rasa_domain().form_names))
 def test_form_validation_actions_never_read_the_responses(form: str) -> None:
     # bot/rasa/action_calls.py sends `validate_<form>` the domain without its responses.
     assert not looks_up_responses(registered_actions()[f"validate_{form}"]), (
