@@ -123,6 +123,9 @@ class Settings:
     # Turns on Rasa's HTTP API, protected by this token; handed to Rasa in memory, never
     # on a command line (where `ps` shows it to every user of the machine).
     rasa_api_token: str = ""
+    # onnxruntime threads for the sentence encoder, which runs on the Rasa server's event
+    # loop. One leaves the second core of a two-core machine to the action server.
+    encoder_threads: int = 1
 
     # --- channels (widget, REST guard, Slack) ---
     # The REST channel is for server-side integrations only and off until this is set:
@@ -280,6 +283,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rasa_port=_int(env, "RASA_PORT", defaults.rasa_port),
         rasa_interface=env.get("RASA_INTERFACE", "").strip() or defaults.rasa_interface,
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
+        encoder_threads=_int(env, "ENCODER_THREADS", defaults.encoder_threads),
         # --- channels ---
         rest_channel_token=env.get("REST_CHANNEL_TOKEN", "").strip(),
         rate_limit_messages=_int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages),

@@ -116,13 +116,14 @@ class MiniLMEncoder:
     """Turns texts into unit-length 384-dimensional sentence embeddings."""
 
     def __init__(self, weights: dict[str, npt.NDArray[Any]], tokenizer_json: str,
-                 backend: str = "onnxruntime") -> None:
+                 backend: str = "onnxruntime", threads: int = 1) -> None:
         """Args:
             weights: The model's tensors, by their names in model.safetensors; taken
                 out of the dict as they are used, so that no second copy lingers.
             tokenizer_json: The word-piece tokenizer's definition.
             backend: "onnxruntime" (serving: the graph of `minilm_onnx.py`) or "numpy"
                 (the reference forward pass below, which tests compare the graph with).
+            threads: onnxruntime's threads for one encoding (`ENCODER_THREADS`).
         """
         from tokenizers import Tokenizer
 
@@ -148,7 +149,7 @@ class MiniLMEncoder:
         if backend == "onnxruntime":
             from bot.encoder.minilm_onnx import OnnxForward
 
-            self._run = OnnxForward(self)  # reads the arrays above in place
+            self._run = OnnxForward(self, threads)  # reads the arrays above in place
 
 
     @staticmethod
@@ -176,8 +177,8 @@ class MiniLMEncoder:
         )
 
     @classmethod
-    def from_package(cls, zip_path: Path | None = None, backend: str = "onnxruntime"
-                     ) -> MiniLMEncoder:
+    def from_package(cls, zip_path: Path | None = None, backend: str = "onnxruntime",
+                     threads: int = 1) -> MiniLMEncoder:
         """Load the packaged model after checking both files' SHA-256."""
         from safetensors.numpy import load
 
@@ -190,7 +191,7 @@ class MiniLMEncoder:
         except (OSError, KeyError, zipfile.BadZipFile) as error:
             raise ModelIntegrityError(f"cannot read the sentence encoder from {path}: "
                                       f"{error}") from error
-        return cls(weights, tokenizer_json, backend)
+        return cls(weights, tokenizer_json, backend, threads)
 
     def whole_words(self) -> frozenset[str]:
         """The vocabulary's whole English words ("seconds", not "##s" or "[CLS]")."""
@@ -293,5 +294,7 @@ def shared_encoder() -> MiniLMEncoder:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = MiniLMEncoder.from_package()
+            from bot.settings import load_settings
+
+            _shared = MiniLMEncoder.from_package(threads=load_settings().encoder_threads)
         return _shared

@@ -144,9 +144,8 @@ class OnnxForward:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        # One thread: a message's matrices are small, and a second thread costs more in
-        # hand-offs than it saves (p50 6 ms against 9 ms here); the server's concurrent
-        # turns use the other core.
+        # One thread by default (ENCODER_THREADS): a message's matrices are small, and
+        # the server's concurrent turns and the action server use the other core.
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
         # The large weights stay the encoder's numpy arrays: the graph only names them, and

@@ -157,3 +157,18 @@ def test_empty_messages_get_no_feature(tmp_path: Path) -> None:
     message = Message.build(text="   ")
     component.process([message])
     assert message.features == []
+
+
+def test_rasas_training_cache_is_keyed_by_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Otherwise a retrain after an encoder change restores the old identity file from
+    # the cache, and the new model refuses to load.
+    before = SentenceEncoderFeaturizer.fingerprint_addon({})
+    assert before is not None and minilm.WEIGHTS_SHA256 in before
+    monkeypatch.setattr(minilm, "WEIGHTS_SHA256", "another encoder")
+    assert SentenceEncoderFeaturizer.fingerprint_addon({}) != before
+
+
+def test_more_threads_compute_the_same_vectors(encoder: minilm.MiniLMEncoder) -> None:
+    two_threads = minilm.MiniLMEncoder.from_package(threads=2)
+    texts = ["hi", "We run a code review SaaS that executes customers' code on Linux hosts."]
+    assert np.allclose(_computed(two_threads, texts), _computed(encoder, texts), atol=1e-5)

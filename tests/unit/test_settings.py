@@ -20,7 +20,9 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
         "ALLOWED_ORIGINS": "https://www.example.com, https://docs.example.com",
         "MAX_MESSAGE_CHARS": "500",
         "DATABASE_URL": "postgresql://u:p@db/app",
+        "ENCODER_THREADS": "2",
     })
+    assert settings.encoder_threads == 2
     assert settings.allowed_origins == ("https://www.example.com", "https://docs.example.com")
     assert settings.max_message_chars == 500
     assert settings.resolved_database_url() == "postgresql://u:p@db/app"

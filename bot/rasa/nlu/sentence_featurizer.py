@@ -80,6 +80,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):  # type: ignor
         return cls(config, execution_context.node_name, model_storage, resource,
                    minilm.shared_encoder())
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        # Rasa's training cache keys a component by its config and inputs only: without
+        # this, another encoder would restore the old identity file, which load refuses.
+        return json.dumps(encoder_identity(), sort_keys=True)
+
     def train(self, training_data: TrainingData) -> Resource:
         with self._model_storage.write_to(self._resource) as directory:
             (directory / IDENTITY_FILE).write_text(json.dumps(encoder_identity()))
