@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import erf
+
+logger = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "all_minilm_l6_v2"
 MODEL_ZIP = "model.zip"
@@ -49,10 +53,14 @@ LAYER_NORM_EPS = 1e-12
 # max_seq_length for it); longer messages are cut there, as the library does.
 MAX_TOKENS = 256
 CACHE_SIZE = 1024
+# How long `start_encoding` waits for the idle encoder thread to pick a text up (a bound:
+# it takes a fraction of a millisecond).
+START_WAIT_SECONDS = 0.005
 # Messages encoded together when many come at once (training data).
 TRAINING_BATCH = 32
 
 Vector = npt.NDArray[np.float32]
+Key = tuple[int, ...]  # a text's word-piece ids: what the cache is keyed by
 
 
 class ModelIntegrityError(RuntimeError):
@@ -142,7 +150,10 @@ class MiniLMEncoder:
                                     + w("embeddings.token_type_embeddings.weight")[0])
         self.embedding_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
         self.layers = [self._load_layer(w, f"encoder.layer.{i}.") for i in range(LAYERS)]
-        self._cache: OrderedDict[tuple[int, ...], Vector] = OrderedDict()
+        self._cache: OrderedDict[Key, Vector] = OrderedDict()
+        # Texts that `start_encoding` handed to the background thread, until they are done.
+        self._in_flight: dict[Key, Future[dict[Key, Vector]]] = {}
+        self._background: ThreadPoolExecutor | None = None
         self._cache_lock = Lock()
         self.backend = backend
         self._run: Callable[[npt.NDArray[np.int64], Vector | None], Vector] = self._forward
@@ -209,27 +220,89 @@ class MiniLMEncoder:
         "Can I run Windows?" and the answer reader's lowercased clause "can i run
         windows?" are one entry, and a one-clause message is encoded once per turn, not
         twice. Word-piece ids cost a few microseconds; an encoding costs milliseconds.
+        A text that `start_encoding` is encoding is waited for, not encoded again.
         """
         rows = np.empty((len(texts), DIMENSION), dtype=np.float32)
-        missing: dict[tuple[int, ...], list[int]] = {}
+        missing: dict[Key, list[int]] = {}
+        started: dict[Key, list[int]] = {}
+        futures: dict[Key, Future[dict[Key, Vector]]] = {}
         pieces = [tuple(self.token_ids(text)) for text in texts]
         with self._cache_lock:
             for index, key in enumerate(pieces):
                 cached = self._cache.get(key)
-                if cached is None:
-                    missing.setdefault(key, []).append(index)
-                else:
+                if cached is not None:
                     self._cache.move_to_end(key)
                     rows[index] = cached
+                elif key in self._in_flight:
+                    futures[key] = self._in_flight[key]
+                    started.setdefault(key, []).append(index)
+                else:
+                    missing.setdefault(key, []).append(index)
         if missing:
-            computed = self._encode_ids([list(key) for key in missing])
-            with self._cache_lock:
-                for key, vector in zip(missing, computed, strict=True):
-                    rows[missing[key]] = vector
-                    self._cache[key] = vector
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            for key, vector in self._encode_and_cache(list(missing)).items():
+                rows[missing[key]] = vector
+        failed: list[Key] = []
+        for key, future in futures.items():
+            try:
+                rows[started[key]] = future.result()[key]
+            except Exception:
+                failed.append(key)
+        if failed:
+            # Whatever broke on the encoder's thread gets a second try on this one, which
+            # raises if it breaks again.
+            logger.warning("an encoding started early failed; encoding %d text(s) again",
+                           len(failed), exc_info=True)
+            for key, vector in self._encode_and_cache(failed).items():
+                rows[started[key]] = vector
         return rows
+
+    def start_encoding(self, texts: Sequence[str]) -> None:
+        """Begin encoding the texts on the encoder's own thread, and return at once.
+
+        The NLU pipeline calls this first thing (`SentenceEncodingStarter`), so that the
+        tokenizer, the word counts and the entity extractors run on this thread while the
+        embedding is computed on the other core; onnxruntime lets go of Python's lock
+        while it runs. The featurizer's `encode` then takes the result.
+        """
+        keys = list(dict.fromkeys(tuple(self.token_ids(text)) for text in texts))
+        with self._cache_lock:
+            wanted = [key for key in keys
+                      if key not in self._cache and key not in self._in_flight]
+            if not wanted:
+                return
+            if self._background is None:
+                self._background = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="sentence-encoder")
+            started = Event()
+
+            def encode_in_background() -> dict[Key, Vector]:
+                started.set()
+                return self._encode_and_cache(wanted)
+
+            idle = not self._in_flight
+            future = self._background.submit(encode_in_background)
+            for key in wanted:
+                self._in_flight[key] = future
+        if idle:
+            # Waiting lets the encoder's thread take Python's lock now, and it holds it
+            # only until onnxruntime lets go; otherwise it would wait until this thread is
+            # made to let go (sys.getswitchinterval(), 5 ms), and the overlap were lost.
+            started.wait(timeout=START_WAIT_SECONDS)
+
+    def _encode_and_cache(self, keys: list[Key]) -> dict[Key, Vector]:
+        try:
+            vectors = dict(zip(keys, self._encode_ids([list(key) for key in keys]),
+                               strict=True))
+        finally:
+            # A failed encoding is not left in flight: the next `encode` tries again.
+            with self._cache_lock:
+                for key in keys:
+                    self._in_flight.pop(key, None)
+        with self._cache_lock:
+            self._cache.update(vectors)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vectors
 
     def _encode_ids(self, encodings: list[list[int]]) -> npt.NDArray[np.float32]:
         result = np.empty((len(encodings), DIMENSION), dtype=np.float32)

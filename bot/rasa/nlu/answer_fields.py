@@ -189,6 +189,17 @@ def _qualifiers_joined(text: str, spans: list[tuple[int, int, str]]
     return joined
 
 
+def _pieces(text: str) -> list[tuple[int, int, str]]:
+    """The spans `AnswerReader.read` scores: the clauses, then the whole message if it
+    has several."""
+    # "VMs or containers?" names the choice, not the workload: blanked, same length.
+    text = _CHOICE.sub(lambda m: " " * len(m.group(0)), text)
+    pieces = clauses(text)
+    if len(pieces) > 1:
+        pieces.append((0, len(text), text.strip()))
+    return pieces
+
+
 @dataclass(frozen=True)
 class _Clause:
     """A clause being read, with what every field's reading asks of it worked out once."""
@@ -235,9 +246,12 @@ class AnswerReader:
                 self._groups_of.setdefault((field, with_short), []).append((option, index))
         self.fields = tuple(dict.fromkeys([*options.fields, *options.short_answers]))
 
+    def texts_to_encode(self, text: str) -> list[str]:
+        """What `read` embeds for `text`: its clauses and, when there are several, the
+        whole message (`SentenceEncodingStarter` starts encoding them early)."""
+        return [piece[2].lower() for piece in _pieces(text)]
+
     def read(self, text: str) -> tuple[list[FieldReading], dict[str, FieldReading]]:
-        # "VMs or containers?" names the choice, not the workload: blanked, same length.
-        text = _CHOICE.sub(lambda m: " " * len(m.group(0)), text)
         """The confident readings per clause, and the best reading per field overall.
 
         Args:
@@ -248,11 +262,9 @@ class AnswerReader:
             and for every field its best option over the message's clauses and the
             whole message, above the candidate threshold.
         """
-        pieces = clauses(text)
+        pieces = _pieces(text)
         if not pieces:
             return [], {}
-        if len(pieces) > 1:
-            pieces.append((0, len(text), text.strip()))
         vectors = self._encode([piece[2].lower() for piece in pieces])
         # (clauses, groups): each group's best description for each clause.
         similarity = np.maximum.reduceat(vectors @ self._matrix.T, self._group_starts, axis=1)

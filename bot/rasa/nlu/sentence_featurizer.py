@@ -8,6 +8,10 @@ Training records which encoder the model was trained with (the SHA-256 of its we
 and tokenizer). Loading checks that the installed encoder is that same one and refuses
 to start otherwise: a classifier trained on one encoder's embeddings gives nonsense on
 another's.
+
+The embedding is the slowest step of a new message, so it starts first
+(`encoding_starter.py`), and this featurizer, placed after the entity extractors, takes
+the result.
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ def encoder_identity() -> dict[str, str]:
     """What a trained model needs to know about the encoder it was trained with."""
     return {"package": minilm.MODEL_PACKAGE, "weights_sha256": minilm.WEIGHTS_SHA256,
             "tokenizer_sha256": minilm.TOKENIZER_SHA256}
+
+
+def with_text(messages: list[Message]) -> list[int]:
+    """The indices of the messages that get an embedding: those with some text."""
+    return [i for i, message in enumerate(messages)
+            if isinstance(message.get(TEXT), str) and message.get(TEXT).strip()]
 
 
 class EncoderMismatchError(RuntimeError):
@@ -105,11 +115,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):  # type: ignor
                    minilm.shared_encoder())
 
     def process(self, messages: list[Message]) -> list[Message]:
-        texts = [message.get(TEXT) for message in messages]
-        wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+        wanted = with_text(messages)
         if not wanted:
             return messages
-        embeddings = self._encoder.encode([texts[i] for i in wanted])
+        embeddings = self._encoder.encode([messages[i].get(TEXT) for i in wanted])
         for row, index in enumerate(wanted):
             # Only a sentence feature: word pieces do not line up with Rasa's tokens, and
             # nothing in this pipeline reads per-token dense features.
@@ -121,3 +130,4 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):  # type: ignor
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
         return training_data
+

@@ -1,0 +1,63 @@
+"""Start a message's sentence embeddings first, on the encoder's own thread.
+
+Embedding a new message is the slowest step of the NLU pipeline: one encoder pass for the
+message (the featurizer's) and, when it has several clauses, one for its clauses (the
+answer reader's), 5 to 10 ms each on this machine. Nothing but those two components
+reads the embeddings, so this component, placed right after the spelling normaliser,
+hands both to the encoder's thread, and the tokenizer, the word counts, the entity
+extractors and the intent classifier run meanwhile on the other core (onnxruntime lets
+go of Python's lock while it computes). The featurizer and the reader then take the
+results from the encoder (`MiniLMEncoder.encode` waits for a text being encoded instead
+of encoding it again). The message comes first, so the classifier does not wait for the
+clauses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.encoder import minilm
+from bot.rasa.nlu.answer_fields import AnswerReader, shared_reader
+from bot.rasa.nlu.sentence_featurizer import with_text
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEncodingStarter(GraphComponent):  # type: ignore[misc]
+    """Starts each message's embeddings; adds nothing to the message itself."""
+
+    def __init__(self, encoder: minilm.MiniLMEncoder, reader: AnswerReader | None) -> None:
+        self._encoder = encoder
+        self._reader = reader
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEncodingStarter:
+        # Training needs no reader: it only calls process_training_data.
+        return cls(minilm.shared_encoder(), None)
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> SentenceEncodingStarter:
+        return cls(minilm.shared_encoder(), shared_reader())
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        texts = [messages[i].get(TEXT) for i in with_text(messages)]
+        # What the featurizer encodes, then what the answer reader encodes: two passes,
+        # queued in that order, so that the classifier waits for the first only.
+        self._encoder.start_encoding(texts)
+        if self._reader is not None:
+            self._encoder.start_encoding(
+                [clause for text in texts for clause in self._reader.texts_to_encode(text)])
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        # Training encodes every example in batches, in the featurizer; nothing to start.
+        return training_data
