@@ -286,7 +286,7 @@ class MiniLMEncoder:
         if idle:
             # Waiting lets the encoder's thread take Python's lock now, and it holds it
             # only until onnxruntime lets go; otherwise it would wait until this thread is
-            # made to let go (sys.getswitchinterval(), 5 ms), and the overlap were lost.
+            # made to let go (sys.getswitchinterval(), 5 ms), and the overlap would be lost.
             started.wait(timeout=START_WAIT_SECONDS)
 
     def _encode_and_cache(self, keys: list[Key]) -> dict[Key, Vector]:
