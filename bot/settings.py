@@ -126,6 +126,10 @@ class Settings:
     # onnxruntime threads for the sentence encoder, which runs on the Rasa server's event
     # loop. One leaves the second core of a two-core machine to the action server.
     encoder_threads: int = 1
+    # 1: with one encoder thread, it gets a CPU of its own and the event loop the others
+    # (`MiniLMEncoder.pin_to_own_cpu`). Off until `make bench` shows it pays: in-process
+    # parses were faster pinned, but one run over REST was slower.
+    encoder_pin_cpu: int = 0
 
     # --- channels (widget, REST guard, Slack) ---
     # The REST channel is for server-side integrations only and off until this is set:
@@ -284,6 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rasa_interface=env.get("RASA_INTERFACE", "").strip() or defaults.rasa_interface,
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
         encoder_threads=_int(env, "ENCODER_THREADS", defaults.encoder_threads),
+        encoder_pin_cpu=_int(env, "ENCODER_PIN_CPU", defaults.encoder_pin_cpu),
         # --- channels ---
         rest_channel_token=env.get("REST_CHANNEL_TOKEN", "").strip(),
         rate_limit_messages=_int(env, "RATE_LIMIT_MESSAGES", defaults.rate_limit_messages),

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from bot.encoder.minilm import MiniLMEncoder
+    from bot.encoder.minilm import MiniLMEncoder, Packed
 
 OPSET = 17  # LayerNormalization is a standard operator from opset 17
 
@@ -71,7 +71,7 @@ class _GraphBuilder:
 
 
 def build_graph(encoder: MiniLMEncoder) -> tuple[Any, dict[str, npt.NDArray[Any]]]:
-    """The ONNX model (a ModelProto: input_ids and attention_mask in, embeddings out) and
+    """The ONNX model (a ModelProto: a `minilm.Packed`'s arrays in, embeddings out) and
     the arrays of its large weights, which the model names but does not contain."""
     from onnx import TensorProto, helper
 
@@ -82,17 +82,18 @@ def build_graph(encoder: MiniLMEncoder) -> tuple[Any, dict[str, npt.NDArray[Any]
     g = _GraphBuilder()
     int64 = np.int64
     x = g.op("Gather", [g.const("word_embeddings", encoder.word_embeddings), "input_ids"])
-    length = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const("dim1", np.array(1, int64))],
-                  axis=0)
-    positions = g.op("Range", [g.const("zero", np.array(0, int64)), length,
-                               g.const("step", np.array(1, int64))])
     x = g.op("Add", [x, g.op("Gather", [g.const("position_embeddings",
-                                                 encoder.position_embeddings), positions])])
+                                                 encoder.position_embeddings), "position_ids"])])
     x = g.layer_norm(x, encoder.embedding_norm, "embeddings.norm", minilm.LAYER_NORM_EPS)
-    # Padded keys get a large negative score, as in the numpy reference.
-    padding = g.op("Sub", [g.const("one", np.array(1.0, np.float32)), "attention_mask"])
-    key_bias = g.op("Unsqueeze", [g.op("Mul", [padding, g.const("minus", np.array(
-        -1e9, np.float32))]), g.const("axes12", np.array([1, 2], int64))])
+    # A word piece attends only to its own text's (packed texts share a row): the other
+    # keys get a large negative score, as in the numpy reference.
+    own_text = g.op("Equal", [
+        g.op("Unsqueeze", ["segment_ids", g.const("axis2", np.array([2], int64))]),
+        g.op("Unsqueeze", ["segment_ids", g.const("axis1", np.array([1], int64))])])
+    key_bias = g.op("Unsqueeze", [
+        g.op("Where", [own_text, g.const("zero", np.array(0.0, np.float32)),
+                       g.const("minus", np.array(-1e9, np.float32))]),
+        g.const("heads_axis", np.array([1], int64))])
     scale = g.const("scale", np.array(1 / np.sqrt(head_width), np.float32))
     for i, layer in enumerate(encoder.layers):
         tag = f"layer{i}"
@@ -116,21 +117,19 @@ def build_graph(encoder: MiniLMEncoder) -> tuple[Any, dict[str, npt.NDArray[Any]
         out = g.linear(hidden, layer.output_weight, layer.output_bias, f"{tag}.down")
         x = g.layer_norm(g.op("Add", [x, out]), layer.output_norm, f"{tag}.norm2",
                          minilm.LAYER_NORM_EPS)
-    mask = g.op("Unsqueeze", ["attention_mask", g.const("axis2", np.array([2], int64))])
-    summed = g.op("ReduceSum", [g.op("Mul", [x, mask]), g.const("axis1", np.array([1], int64))],
-                  keepdims=0)
-    count = g.op("ReduceSum", ["attention_mask", g.const("axis1b", np.array([1], int64))],
-                 keepdims=1)
-    pooled = g.op("Div", [summed, count])
-    norm = g.op("Max", [g.op("ReduceL2", [pooled], axes=[1], keepdims=1),
+    # Each text's mean over its own word pieces: (batch, texts per row, width).
+    pooled = g.op("MatMul", ["pooling", x])
+    norm = g.op("Max", [g.op("ReduceL2", [pooled], axes=[2], keepdims=1),
                         g.const("tiny", np.array(1e-12, np.float32))])
     g.op("Div", [pooled, norm], output="embeddings")
     graph = helper.make_graph(
         g.nodes, "all-MiniLM-L6-v2",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.FLOAT,
-                                       ["batch", "length"])],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "length"])
+         for name in ("input_ids", "position_ids", "segment_ids")]
+        + [helper.make_tensor_value_info("pooling", TensorProto.FLOAT,
+                                         ["batch", "texts", "length"])],
+        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT,
+                                       ["batch", "texts", width])],
         initializer=g.weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
                                                     helper.make_opsetid("com.microsoft", 1)])
@@ -158,10 +157,9 @@ class OnnxForward:
         self._session = onnxruntime.InferenceSession(
             model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.float32] | None
-                 ) -> npt.NDArray[np.float32]:
-        if mask is None:
-            mask = np.ones(ids.shape, dtype=np.float32)
-        [embeddings] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+    def __call__(self, packed: Packed) -> npt.NDArray[np.float32]:
+        [embeddings] = self._session.run(None, {
+            "input_ids": packed.ids, "position_ids": packed.positions,
+            "segment_ids": packed.segments, "pooling": packed.pooling})
         result: npt.NDArray[np.float32] = np.asarray(embeddings, dtype=np.float32)
         return result

@@ -175,3 +175,54 @@ def test_messages_without_text_start_nothing(encoder: minilm.MiniLMEncoder,
                                              passes: list[tuple[str, Batch]]) -> None:
     SentenceEncodingStarter(encoder, shared_reader()).process([Message.build(text="  ")])
     assert passes == [] and not encoder._in_flight
+
+
+def test_the_loaded_starter_pins_the_encoder_once_on_its_first_message(
+        encoder: minilm.MiniLMEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    pins: list[str] = []
+
+    def pin() -> bool:
+        pins.append(threading.current_thread().name)
+        return True
+
+    monkeypatch.setattr(encoder, "pin_to_own_cpu", pin)
+    starter = SentenceEncodingStarter(encoder, None, pin_cpu=True)
+    assert pins == []  # not at load: `rasa train` loads it too
+    starter.process([Message.build(text="first message (pin test)")])
+    starter.process([Message.build(text="second message (pin test)")])
+    assert pins == [threading.current_thread().name]
+    SentenceEncodingStarter(encoder, None).process([Message.build(text="unpinned (pin test)")])
+    assert len(pins) == 1
+
+
+PIN_SCRIPT = """
+import json, os, threading
+from bot.encoder import minilm
+encoder = minilm.shared_encoder()
+allowed = sorted(os.sched_getaffinity(0))
+pinned = encoder.pin_to_own_cpu()
+worker = encoder._executor().submit(lambda: sorted(os.sched_getaffinity(0))).result()
+vector = encoder.encode(["still encodes after pinning"])
+print(json.dumps({"allowed": allowed, "pinned": pinned, "caller": sorted(os.sched_getaffinity(0)),
+                  "worker": worker, "norm": float((vector ** 2).sum())}))
+"""
+
+
+def test_pinning_gives_the_encoder_a_cpu_of_its_own_and_the_caller_the_others() -> None:
+    # In a process of its own: pinning this test's thread would pin every later test.
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", PIN_SCRIPT], cwd=root, check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    allowed = result["allowed"]
+    assert abs(result["norm"] - 1.0) < 1e-4
+    if len(allowed) < 2:
+        assert result["pinned"] is False and result["caller"] == allowed
+        return
+    assert result["pinned"] is True
+    assert result["worker"] == [allowed[-1]]
+    assert result["caller"] == allowed[:-1]

@@ -22,7 +22,7 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa.nlu.intent_classifier import FastLogisticRegressionClassifier
+from bot.rasa.nlu.intent_classifier import WEIGHTS_FILE, FastLogisticRegressionClassifier
 
 EXAMPLES = {
     "ask_cost": ["how much does a vm cost", "what is the price of containers",
@@ -115,6 +115,26 @@ def test_a_saved_model_loads_and_predicts_the_same(trained: dict[str, Any]) -> N
         before = ranking(trained["ours"], trained["pipeline"].features_of(text))
         after = ranking(loaded, trained["pipeline"].features_of(text))
         assert after == before
+
+
+def test_a_model_saved_with_weights_one_row_per_class_still_loads(
+        trained: dict[str, Any]) -> None:
+    """Models trained before 2026-12-01 stored each featurizer's weights transposed."""
+    with trained["storage"].write_to(Resource("fast_lr")) as directory:
+        path = directory / WEIGHTS_FILE
+        with np.load(path) as arrays:
+            stored = dict(arrays)
+        legacy = {(name.replace("feature_weights_", "weights_")
+                   if name.startswith("feature_weights_") else name):
+                  (array.T if name.startswith("feature_weights_") else array)
+                  for name, array in stored.items()}
+        assert any(name.startswith("weights_") for name in legacy)
+        np.savez(path, **legacy)
+    loaded = FastLogisticRegressionClassifier.load(CONFIG, trained["storage"],
+                                                   Resource("fast_lr"), trained["context"])
+    for text in UNSEEN:
+        before = ranking(trained["ours"], trained["pipeline"].features_of(text))
+        assert ranking(loaded, trained["pipeline"].features_of(text)) == pytest.approx(before)
 
 
 def test_featurizers_that_share_a_name_keep_their_own_weights(tmp_path: Path) -> None:

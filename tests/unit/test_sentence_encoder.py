@@ -88,9 +88,35 @@ def test_the_onnx_graph_computes_what_the_numpy_reference_computes(
     texts = ["hi", "How come docker images are so much smaller than VM images?",
              "We run a code review SaaS that executes customers' code on Linux hosts."]
     assert encoder.backend == "onnxruntime"
-    served = _computed(encoder, texts)  # one padded, masked batch
+    served = _computed(encoder, texts)  # packed into one row
     expected = np.vstack([_computed(reference, [text]) for text in texts])
     assert np.all((served * expected).sum(axis=1) > 0.99999)
+
+
+def test_packed_texts_keep_their_own_positions_and_segments() -> None:
+    encodings = [[101, 7, 102], [101, 8, 9, 10, 102], [101, 102]]
+    [(indices, packed)] = minilm.pack(encodings, row_tokens=16)
+    assert packed.ids.shape == (1, 10)  # one row, no padding
+    for index, row, slot in zip(indices, packed.rows, packed.slots, strict=True):
+        own = packed.segments[row] == slot + 1
+        assert packed.ids[row, own].tolist() == encodings[index]
+        assert packed.positions[row, own].tolist() == list(range(len(encodings[index])))
+        assert np.isclose(packed.pooling[row, slot].sum(), 1.0)
+        assert np.count_nonzero(packed.pooling[row, slot]) == len(encodings[index])
+
+
+def test_rows_hold_at_most_their_budget_and_a_longer_text_gets_a_row_of_its_own() -> None:
+    encodings = [[1] * 6, [2] * 5, [3] * 4, [4] * 12, [5] * 3]
+    passes = minilm.pack(encodings, row_tokens=10, rows_per_pass=2)
+    seen = sorted(index for indices, _ in passes for index in indices)
+    assert seen == list(range(len(encodings)))
+    for _, packed in passes:
+        assert packed.ids.shape[0] <= 2
+        for row in range(packed.ids.shape[0]):
+            used = int(np.count_nonzero(packed.segments[row]))
+            texts = {int(s) for s in packed.segments[row] if s}
+            assert used <= 10 or texts == {1}  # over budget only when alone
+    assert any(packed.ids.shape[1] == 12 for _, packed in passes)
 
 
 def test_an_unknown_backend_is_refused() -> None:

@@ -21,8 +21,11 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
         "MAX_MESSAGE_CHARS": "500",
         "DATABASE_URL": "postgresql://u:p@db/app",
         "ENCODER_THREADS": "2",
+        "ENCODER_PIN_CPU": "1",
     })
     assert settings.encoder_threads == 2
+    assert settings.encoder_pin_cpu == 1
+    assert load_settings({"APP_DATA_DIR": str(tmp_path)}).encoder_pin_cpu == 0
     assert settings.allowed_origins == ("https://www.example.com", "https://docs.example.com")
     assert settings.max_message_chars == 500
     assert settings.resolved_database_url() == "postgresql://u:p@db/app"

@@ -27,15 +27,21 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.encoder import minilm
 from bot.rasa.nlu.answer_fields import AnswerReader, shared_reader
 from bot.rasa.nlu.sentence_featurizer import with_text
+from bot.settings import load_settings
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncodingStarter(GraphComponent):  # type: ignore[misc]
     """Starts each message's embeddings; adds nothing to the message itself."""
 
-    def __init__(self, encoder: minilm.MiniLMEncoder, reader: AnswerReader | None) -> None:
+    def __init__(self, encoder: minilm.MiniLMEncoder, reader: AnswerReader | None,
+                 pin_cpu: bool = False) -> None:
         self._encoder = encoder
         self._reader = reader
+        # Pinned on the first message, from the thread that runs the pipeline (the
+        # server's event loop), not at load: `rasa train` loads this component too, and
+        # training should keep both CPUs.
+        self._pin_cpu = pin_cpu
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -46,9 +52,14 @@ class SentenceEncodingStarter(GraphComponent):  # type: ignore[misc]
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> SentenceEncodingStarter:
-        return cls(minilm.shared_encoder(), shared_reader())
+        settings = load_settings()
+        return cls(minilm.shared_encoder(), shared_reader(),
+                   pin_cpu=bool(settings.encoder_pin_cpu) and settings.encoder_threads == 1)
 
     def process(self, messages: list[Message]) -> list[Message]:
+        if self._pin_cpu:
+            self._pin_cpu = False
+            self._encoder.pin_to_own_cpu()
         texts = [messages[i].get(TEXT) for i in with_text(messages)]
         # What the featurizer encodes, then what the answer reader encodes: two passes,
         # queued in that order, so that the classifier waits for the first only.

@@ -78,7 +78,11 @@ class LinearModel:
 
     classes: list[str]
     origins: list[str]  # sparse featurizer names, in block order
-    weights: list[npt.NDArray[np.float64]]  # one (n_classes, n_features) matrix per featurizer
+    # One (n_features, n_classes) matrix per featurizer: a message's few counted features
+    # are a few contiguous rows. Laid out the other way, every feature's weights were
+    # scattered over 100 rows of a 20 MB block, and gathering them cost 2 ms a message
+    # (0.2 ms this way), longer while the encoder shares the memory bus.
+    weights: list[npt.NDArray[np.float64]]
     intercept: npt.NDArray[np.float64]  # (n_classes,)
     dense_origins: list[str] = field(default_factory=list)
     dense_weights: list[npt.NDArray[np.float64]] = field(default_factory=list)
@@ -93,7 +97,7 @@ class LinearModel:
         for origin, weights in zip(self.origins, self.weights, strict=True):
             row = features.sparse.get(origin)
             if row is not None and len(row.columns):
-                scores += weights[:, row.columns] @ row.counts
+                scores += row.counts @ weights[row.columns]
         for origin, weights in zip(self.dense_origins, self.dense_weights, strict=True):
             vector = features.dense.get(origin)
             if vector is not None:
@@ -101,7 +105,7 @@ class LinearModel:
         return softmax(scores)
 
     def save(self, directory: Path) -> None:
-        arrays = {f"weights_{i}": block for i, block in enumerate(self.weights)}
+        arrays = {f"feature_weights_{i}": block for i, block in enumerate(self.weights)}
         arrays.update({f"dense_weights_{i}": block for i, block in enumerate(self.dense_weights)})
         np.savez(directory / WEIGHTS_FILE, intercept=self.intercept, **arrays)
         (directory / META_FILE).write_text(json.dumps({
@@ -115,12 +119,21 @@ class LinearModel:
         dense_origins = list(meta.get("dense_origins", []))
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             return cls(classes=list(meta["classes"]), origins=list(meta["origins"]),
-                       weights=[arrays[f"weights_{i}"] for i in range(len(meta["origins"]))],
+                       weights=[_feature_rows(arrays, i) for i in range(len(meta["origins"]))],
                        intercept=arrays["intercept"], dense_origins=dense_origins,
                        dense_weights=[arrays[f"dense_weights_{i}"]
                                       for i in range(len(dense_origins))],
                        dense_scale=float(meta.get("dense_scale", 1.0)),
                        unit_counts=bool(meta.get("unit_counts", False)))
+
+
+def _feature_rows(arrays: Any, index: int) -> npt.NDArray[np.float64]:
+    """A featurizer's weights, one row per feature; models trained before 2026-12-01
+    stored them one row per class."""
+    if f"feature_weights_{index}" in arrays:
+        rows: npt.NDArray[np.float64] = arrays[f"feature_weights_{index}"]
+        return rows
+    return np.ascontiguousarray(arrays[f"weights_{index}"].T)
 
 
 def softmax(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -204,11 +217,11 @@ def fit(messages: list[MessageFeatures], labels: list[str], config: dict[str, An
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-1, 1]) * intercept / 2
     bounds = np.cumsum([0] + [dims[origin] for origin in origins]
                        + [dense_dims[origin] for origin in dense_origins])
-    blocks = [np.ascontiguousarray(coef[:, start:end])
-              for start, end in itertools.pairwise(bounds)]
+    blocks = [coef[:, start:end] for start, end in itertools.pairwise(bounds)]
     return LinearModel(classes=[str(label) for label in classifier.classes_], origins=origins,
-                       weights=blocks[:len(origins)], intercept=intercept,
-                       dense_origins=dense_origins, dense_weights=blocks[len(origins):],
+                       weights=[np.ascontiguousarray(block.T) for block in blocks[:len(origins)]],
+                       intercept=intercept, dense_origins=dense_origins,
+                       dense_weights=[np.ascontiguousarray(b) for b in blocks[len(origins):]],
                        dense_scale=dense_scale, unit_counts=unit_counts)
 
 
