@@ -26,29 +26,39 @@ OPSET = 17  # LayerNormalization is a standard operator from opset 17
 EXTERNAL_MIN_ELEMENTS = 4096
 
 
+DISABLED_FUSIONS = ["DynamicQuantizeMatMulFusion", "MatMulIntegerToFloatFusion"]
+
+
 class _GraphBuilder:
     """Collects nodes and weights; each helper returns the name of its output."""
 
-    def __init__(self) -> None:
+    def __init__(self, int8_linear: bool) -> None:
+        self.int8_linear = int8_linear
+        self.named: set[str] = set()
         self.nodes: list[Any] = []
         self.weights: list[Any] = []
         self.external: dict[str, npt.NDArray[Any]] = {}
 
     def const(self, name: str, value: Any) -> str:
-        from onnx import TensorProto, numpy_helper
+        from onnx import TensorProto, helper, numpy_helper
 
         array = np.asarray(value)
+        if name in self.named:
+            return name  # a shared constant, already in the graph
+        self.named.add(name)
         if array.size < EXTERNAL_MIN_ELEMENTS:
             self.weights.append(numpy_helper.from_array(array, name))
             return name
+        if array.dtype != np.int8:
+            array = array.astype(np.float32, copy=False)
         # A placeholder that names the data; the data itself is given to the session.
-        tensor = TensorProto(name=name, data_type=TensorProto.FLOAT,
+        tensor = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(array.dtype),
                              data_location=TensorProto.EXTERNAL)
         tensor.dims.extend(array.shape)
         location = tensor.external_data.add()
         location.key, location.value = "location", "in-memory"
         self.weights.append(tensor)
-        self.external[name] = np.ascontiguousarray(array, dtype=np.float32)
+        self.external[name] = np.ascontiguousarray(array)
         return name
 
     def op(self, op_type: str, inputs: Sequence[str], output: str | None = None,
@@ -60,7 +70,38 @@ class _GraphBuilder:
         return name
 
     def linear(self, x: str, weight: npt.NDArray[Any], bias: npt.NDArray[Any], tag: str) -> str:
+        if self.int8_linear:
+            return self.int8_linear_layer(x, weight, bias, tag)
         return self.op("Add", [self.op("MatMul", [x, self.const(f"{tag}.w", weight)]),
+                               self.const(f"{tag}.b", bias)])
+
+    def int8_linear_layer(self, x: str, weight: npt.NDArray[Any], bias: npt.NDArray[Any],
+                          tag: str) -> str:
+        """`minilm.Int8Linear`'s arithmetic: int8 weights per column, int8 inputs per row.
+
+        onnxruntime multiplies uint8 by int8, so a row's rounded inputs (-127..127) are
+        shifted by 128 and given 128 as their zero point.
+        """
+        from onnx import TensorProto
+
+        from bot.encoder import minilm
+
+        quantized, column_scale = minilm.quantize_columns(weight)
+        largest = self.op("ReduceMax", [self.op("Abs", [x])], axes=[-1], keepdims=1)
+        row_scale = self.op("Div", [
+            self.op("Max", [largest, self.const("tiny", np.array(1e-12, np.float32))]),
+            self.const("int8_max", np.array(minilm.INT8_MAX, np.float32))])
+        shifted = self.op("Cast", [self.op("Add", [
+            self.op("Round", [self.op("Div", [x, row_scale])]),
+            self.const("shift", np.array(128, np.float32))])], to=TensorProto.UINT8)
+        products = self.op("MatMulInteger", [shifted, self.const(f"{tag}.w8", quantized),
+                                             self.const("zero_point", np.array(128, np.uint8))])
+        # Column scale first, then the row's: onnxruntime fuses MatMulInteger, Cast and the
+        # first Mul into one kernel that takes a per-column scale only (a per-row scale
+        # there gives wrong results).
+        by_column = self.op("Mul", [self.op("Cast", [products], to=TensorProto.FLOAT),
+                                    self.const(f"{tag}.scale", column_scale)])
+        return self.op("Add", [self.op("Mul", [by_column, row_scale]),
                                self.const(f"{tag}.b", bias)])
 
     def layer_norm(self, x: str, norm: tuple[npt.NDArray[Any], npt.NDArray[Any]], tag: str,
@@ -72,14 +113,16 @@ class _GraphBuilder:
 
 def build_graph(encoder: MiniLMEncoder) -> tuple[Any, dict[str, npt.NDArray[Any]]]:
     """The ONNX model (a ModelProto: a `minilm.Packed`'s arrays in, embeddings out) and
-    the arrays of its large weights, which the model names but does not contain."""
+    the arrays of its large weights, which the model names but does not contain.
+
+    Its linear layers are in 8 or 32 bits, as `encoder.int8_linear` says."""
     from onnx import TensorProto, helper
 
     from bot.encoder import minilm
 
     heads, width = minilm.HEADS, minilm.DIMENSION
     head_width = width // heads
-    g = _GraphBuilder()
+    g = _GraphBuilder(encoder.int8_linear)
     int64 = np.int64
     x = g.op("Gather", [g.const("word_embeddings", encoder.word_embeddings), "input_ids"])
     x = g.op("Add", [x, g.op("Gather", [g.const("position_embeddings",
@@ -155,7 +198,11 @@ class OnnxForward:
             list(self._weights),
             [onnxruntime.OrtValue.ortvalue_from_numpy(array) for array in self._weights.values()])
         self._session = onnxruntime.InferenceSession(
-            model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"],
+            # This fusion would turn a layer's 8-bit rounding into DynamicQuantizeMatMul,
+            # which rounds the whole pass with one scale: a text's embedding would then
+            # depend on the texts packed beside it.
+            disabled_optimizers=DISABLED_FUSIONS)
 
     def __call__(self, packed: Packed) -> npt.NDArray[np.float32]:
         [embeddings] = self._session.run(None, {

@@ -42,6 +42,11 @@ def answer_to(reader: AnswerReader, field: str, text: str) -> Any:
         ("isolation", "customers upload their own code", "untrusted"),
         ("isolation", "it's multi-tenant", "untrusted"),
         ("isolation", "only our own code", "medium"),
+        # One-word replies to "Whose code will run on these machines?".
+        ("isolation", "ours", "medium"),
+        ("isolation", "mine", "medium"),
+        ("isolation", "theirs", "untrusted"),
+        ("isolation", "our customers'", "untrusted"),
         ("isolation", "sensitive data, needs strict separation", "high"),
         ("density", "hundreds of containers on every node", "high"),
         ("density", "a few big apps", "low"),
@@ -118,6 +123,7 @@ def test_density_from_quantities(text: str, expected: str | None) -> None:
      ("startup", "under a minute is fine", "minutes", "seconds"),
      ("team_containers", "we use docker daily", "some", "strong"),
      ("team_containers", "tried it on our laptops", "strong", "some"),
+     ("team_containers", "the team is new to docker", "strong", "none"),
      ("isolation", "our own code but sensitive", "medium", "high"),
      # Sensitive data does not make customers' code any less untrusted.
      ("isolation", "customers' code and sensitive data", "untrusted", None)],
@@ -125,6 +131,17 @@ def test_density_from_quantities(text: str, expected: str | None) -> None:
 def test_words_decide_quantities_and_intensities(field: str, text: str, value: str,
                                                  expected: str | None) -> None:
     assert WordRules(load_options().decided_by_words).decide(field, text, value) == expected
+
+
+@pytest.mark.parametrize("text", ["the team is new to docker", "new to kubernetes",
+                                  "our team never used docker"])
+def test_a_team_new_to_containers_has_no_experience(text: str, reader: AnswerReader
+                                                    ) -> None:
+    # The embedding puts "new to docker" next to "knows docker well".
+    entities, candidates, _ = read_message(text, {"name": "inform", "confidence": 0.5}, [],
+                                           reader)
+    assert candidates["team_containers"]["value"] == "none"
+    assert ("team_containers", "strong") not in {(e["entity"], e["value"]) for e in entities}
 
 
 def test_apps_of_our_own_are_about_whose_code_runs_not_legacy(reader: AnswerReader) -> None:

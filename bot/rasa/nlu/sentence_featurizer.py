@@ -42,7 +42,7 @@ IDENTITY_FILE = "encoder.json"
 def encoder_identity() -> dict[str, str]:
     """What a trained model needs to know about the encoder it was trained with."""
     return {"package": minilm.MODEL_PACKAGE, "weights_sha256": minilm.WEIGHTS_SHA256,
-            "tokenizer_sha256": minilm.TOKENIZER_SHA256}
+            "tokenizer_sha256": minilm.TOKENIZER_SHA256, "linear_layers": minilm.INT8_LINEAR}
 
 
 def with_text(messages: list[Message]) -> list[int]:
