@@ -1,15 +1,18 @@
 """Start a message's sentence embeddings first, on the encoder's own thread.
 
-Embedding a new message is the slowest step of the NLU pipeline: one encoder pass for the
-message (the featurizer's) and, when it has several clauses, one for its clauses (the
-answer reader's), 2 to 5 ms each on this machine in 8 bits. Nothing but those two components
-reads the embeddings, so this component, placed right after the spelling normaliser,
-hands both to the encoder's thread, and the tokenizer, the word counts, the entity
-extractors and the intent classifier run meanwhile on the other core (onnxruntime lets
-go of Python's lock while it computes). The featurizer and the reader then take the
-results from the encoder (`MiniLMEncoder.encode` waits for a text being encoded instead
-of encoding it again). The message comes first, so the classifier does not wait for the
-clauses.
+Embedding a new message is the slowest step of the NLU pipeline: the message (the
+featurizer's) and its clauses (the answer reader's), which is 2 to 5 ms on this machine
+in 8 bits. Nothing but those two components reads the embeddings, so this component,
+placed right after the spelling normaliser, hands them to the encoder's thread, and the
+tokenizer, the word counts, the entity extractors and the intent classifier run meanwhile
+on the other core (onnxruntime lets go of Python's lock while it computes). The
+featurizer and the reader then take the results from the encoder (`MiniLMEncoder.encode`
+waits for a text being encoded instead of encoding it again).
+
+The message and its clauses go in one pass, packed into rows (`minilm.pack`). A pass of
+a few dozen word pieces mostly streams the weights, so two passes cost nearly twice one:
+in-process, one pass made a new FAQ text's parse about 2 ms faster at p50 than the
+message's pass followed by the clauses' (2026-12-02, bench/README.md).
 """
 
 from __future__ import annotations
@@ -61,12 +64,9 @@ class SentenceEncodingStarter(GraphComponent):  # type: ignore[misc]
             self._pin_cpu = False
             self._encoder.pin_to_own_cpu()
         texts = [messages[i].get(TEXT) for i in with_text(messages)]
-        # What the featurizer encodes, then what the answer reader encodes: two passes,
-        # queued in that order, so that the classifier waits for the first only.
-        self._encoder.start_encoding(texts)
-        if self._reader is not None:
-            self._encoder.start_encoding(
-                [clause for text in texts for clause in self._reader.texts_to_encode(text)])
+        clauses = ([clause for text in texts for clause in self._reader.texts_to_encode(text)]
+                   if self._reader is not None else [])
+        self._encoder.start_encoding([*texts, *clauses])
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
