@@ -42,6 +42,18 @@ def answer_to(reader: AnswerReader, field: str, text: str) -> Any:
         ("isolation", "customers upload their own code", "untrusted"),
         ("isolation", "it's multi-tenant", "untrusted"),
         ("isolation", "only our own code", "medium"),
+        # Statements of how strong a separation is needed (each was read as "low").
+        ("isolation", "we need strong isolation", "high"),
+        ("isolation", "strong isolation needed", "high"),
+        ("isolation", "isolation is critical for us", "high"),
+        ("isolation", "basic isolation is enough", "medium"),
+        ("isolation", "we don't need strong isolation", "low"),
+        ("isolation", "we need strong isolation, its multi tenant", "untrusted"),
+        # Legacy apps named with "legacy" or "old": "some legacy apps" sounds as much like
+        # "all our apps are modern" as like "a number of legacy systems".
+        ("legacy", "a couple of old legacy apps too", True),
+        ("legacy", "some legacy apps", True),
+        ("legacy", "no legacy", False),
         # One-word replies to "Whose code will run on these machines?".
         ("isolation", "ours", "medium"),
         ("isolation", "mine", "medium"),
@@ -126,7 +138,12 @@ def test_density_from_quantities(text: str, expected: str | None) -> None:
      ("team_containers", "the team is new to docker", "strong", "none"),
      ("isolation", "our own code but sensitive", "medium", "high"),
      # Sensitive data does not make customers' code any less untrusted.
-     ("isolation", "customers' code and sensitive data", "untrusted", None)],
+     ("isolation", "strangers' scripts and sensitive data", "untrusted", None),
+     ("isolation", "customers' code and sensitive data", "untrusted", "untrusted"),
+     # "Isolation" alone sounds like "isolation does not matter much"; the level decides.
+     ("isolation", "we need strong isolation", "low", "high"),
+     ("isolation", "basic isolation is enough", "low", "medium"),
+     ("isolation", "it's a multi-tenant platform", "high", "untrusted")],
 )
 def test_words_decide_quantities_and_intensities(field: str, text: str, value: str,
                                                  expected: str | None) -> None:

@@ -298,7 +298,7 @@ class AnswerReader:
                 best_field = replace(best_field, value=with_short.value)
             if is_confident(best_field, self._min_score):
                 kept = confident.get(best_field.field)
-                if kept is None or best_field.score > kept.score:
+                if kept is None or _stronger(best_field, kept):
                     confident[best_field.field] = best_field
         return list(confident.values()), {
             field: reading
@@ -327,12 +327,30 @@ class AnswerReader:
         decided = None if negated else self._word_rules.decide(field, clause.lowered, value)
         if decided is not None:
             # A quantity or an intensity decides between the options, not how close
-            # they sound ("a handful" embeds much like "lots"). Density's options differ
-            # only in quantity, so how far apart they sound says nothing there either.
+            # they sound ("a handful" embeds much like "lots"). Where the options differ
+            # only in degree, how far apart they sound says nothing either ("some legacy
+            # apps" sounds as much like "all our apps are modern" as like "a number of
+            # legacy systems").
             value = decided
-            margin = max(margin, MARGIN) if field == "density" else margin
+            margin = max(margin, MARGIN) if field in DEGREE_FIELDS else margin
         return FieldReading(field, value, score, margin, clause.start, clause.end,
                             clause.text, by_words=decided is not None)
+
+
+def _stronger(reading: FieldReading, kept: FieldReading) -> bool:
+    """Whether `reading` replaces `kept`, another clause's reading of the same field.
+
+    The closer one does, except that an option no words replace, said in so many words,
+    is kept: in "we need strong isolation, it's multi-tenant" the tenants' code decides.
+    """
+    sticky = NEVER_DECIDED_BY_WORDS.get(reading.field, frozenset())
+
+    def said(one: FieldReading) -> bool:
+        return one.by_words and one.value in sticky
+
+    if said(reading) != said(kept):
+        return said(reading)
+    return reading.score > kept.score
 
 
 def is_confident(reading: FieldReading, min_score: Mapping[str, float]) -> bool:
@@ -350,6 +368,9 @@ def is_confident(reading: FieldReading, min_score: Mapping[str, float]) -> bool:
         reading.score >= CLEAR_THRESHOLD and reading.margin >= CLEAR_MARGIN)
 
 
+# Fields whose options differ only in degree: how many per host, how strong a separation,
+# whether any of the apps are old.
+DEGREE_FIELDS = frozenset({"density", "isolation", "legacy"})
 # An option these words would replace is kept: "customers' code, very sensitive data" is
 # still untrusted code, however sensitive.
 NEVER_DECIDED_BY_WORDS = {"isolation": frozenset({"untrusted"})}
@@ -375,8 +396,12 @@ class WordRules:
             text: The clause, lower case.
             value: The option its meaning gave, which some options keep.
         """
-        if value in NEVER_DECIDED_BY_WORDS.get(field, ()):
+        decided = self._decide(field, text)
+        if value in NEVER_DECIDED_BY_WORDS.get(field, ()) and decided != value:
             return None
+        return decided
+
+    def _decide(self, field: str, text: str) -> Any:
         if field == "density" and (per_host := _PER_HOST.search(text)):
             count = int(per_host.group(1))
             return ("high" if count >= DENSE_AT_LEAST
