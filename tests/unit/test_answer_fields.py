@@ -186,3 +186,28 @@ def test_a_question_mark_anywhere_keeps_a_message_a_question(reader: AnswerReade
         [{"entity": "os_mix", "value": "windows_only", "start": 28, "end": 35,
           "extractor": "RegexEntityExtractor"}], reader)
     assert promoted is None
+
+
+def _os_entities(text: str, *names: tuple[str, str]) -> list[dict[str, Any]]:
+    """The regex extractor's os_mix entities for the words `names` in `text`."""
+    return [{"entity": "os_mix", "value": value, "start": text.index(word),
+             "end": text.index(word) + len(word), "extractor": "RegexEntityExtractor"}
+            for word, value in names]
+
+
+def test_a_short_statement_naming_systems_is_an_answer(reader: AnswerReader) -> None:
+    # It sounds like the OS-support topic, but names the visitor's own systems.
+    text = "windows server 2019 and some linux"
+    _, _, promoted = read_message(
+        text, {"name": "ask_os_support", "confidence": 0.61},
+        _os_entities(text, ("windows", "windows_only"), ("linux", "linux_only")), reader)
+    assert promoted == "inform"
+
+
+def test_a_statement_about_containers_on_a_system_keeps_its_topic(reader: AnswerReader
+                                                                  ) -> None:
+    text = "windows containers on linux hosts"
+    _, _, promoted = read_message(
+        text, {"name": "ask_os_support", "confidence": 0.92},
+        _os_entities(text, ("windows", "windows_only"), ("linux", "linux_only")), reader)
+    assert promoted is None

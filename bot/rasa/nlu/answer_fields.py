@@ -104,6 +104,11 @@ _PER_HOST = re.compile(
 DENSE_AT_LEAST = 20
 SPARSE_AT_MOST = 3
 
+# The words of the FAQ topics themselves, which a plain description of systems lacks.
+_TOPIC_WORDS = re.compile(
+    r"\b(?:containers?|containeri[sz]\w*|vms?|virtual|virtuali[sz]\w*|docker|kubernetes|k8s|"
+    r"pods?|hypervisors?|images?)\b", re.IGNORECASE)
+
 _CHOICE = re.compile(
     r"\b(?:vms?|virtual machines?)\s*(?:or|vs\.?|versus|and|/)\s*containers?\b|"
     r"\bcontainers?\s*(?:or|vs\.?|versus|and|/)\s*(?:vms?|virtual machines?)\b",
@@ -530,9 +535,15 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     details = {e["entity"] for e in entities if e.get("entity") in fields}
     # A statement describes a workload when it has several details, is a short reply
     # naming one, or says one plainly ("dozens of containers per host" resembles the
-    # density topic, but tells us the visitor's density).
+    # density topic, but tells us the visitor's density; "windows server 2019 and some
+    # linux" resembles the OS topic, but names the visitor's systems).
+    # Naming systems is describing them only without the topics' own words: "windows
+    # containers on linux hosts" is about containers.
+    named = (any(e.get("entity") in NAMED_FIELDS for e in entities)
+             and not _TOPIC_WORDS.search(text))
     describes = statement and (len(details) >= 2 or (details and len(words) <= 4) or (
-        len(words) <= PLAIN_DETAIL_WORDS and any(r.score >= PLAIN_DETAIL for r in readings)))
+        len(words) <= PLAIN_DETAIL_WORDS
+        and (named or any(r.score >= PLAIN_DETAIL for r in readings))))
     # A short reply that is one of the short answers ("slow is fine") answers whatever
     # was asked, even if it resembles a topic.
     short_reply = statement and len(text.split()) <= SHORT_REPLY_WORDS and any(
