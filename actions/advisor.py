@@ -1,17 +1,17 @@
-"""Actions of the workload advisor: the form's validation and questions, the result.
+"""Actions of the workload advisor: the form's validation, the result.
 
 Thin by design: they read slots, call `bot.advisor`, utter responses and return events.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.slot_hooks import SlotHooks
 from bot.advisor.answers import (
@@ -28,13 +28,13 @@ from bot.advisor.answers import (
 from bot.advisor.engine import questions_that_could_change, recommend
 from bot.advisor.profile import FIELD_ORDER
 from bot.advisor.report import chat_fields, scorecard
-from bot.advisor.retries import question_responses, record_answer, record_miss
+from bot.advisor.retries import asking_after, record_answer, record_miss
 from bot.advisor.rules import Rules, load_rules
 from bot.insights.feedback import feedback_buttons, recommendation_subject
 from bot.settings import load_settings
 
 FORM_NAME = "advisor_form"
-# The form's questions, as in domain.yml; each has its own `action_ask_<slot>` below.
+# The form's questions, as in domain.yml. Rasa asks each with its `utter_ask_<slot>`.
 FORM_QUESTIONS = (
     "isolation", "os_mix", "density", "startup", "stateful", "legacy", "team_containers",
     "traffic", "privileged", "os_patching", "licences", "work_pattern",
@@ -47,6 +47,9 @@ ASKED_IF_DECISIVE = ("traffic", "privileged", "os_patching", "licences", "work_p
 # that the rules answer them, and then it resumes.
 ANSWER_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "out_of_scope"})
 RETRIES_SLOT = "advisor_retries"
+# True while the question being asked has missed twice: its `utter_ask_<slot>` then comes
+# in the explained variation (a response condition in domain.yml).
+EXPLAIN_SLOT = "advisor_explain_question"
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +72,12 @@ def profile_slots_set_by_latest_message(tracker: Tracker) -> list[str]:
 def _retries(tracker: Tracker) -> dict[str, int]:
     value = tracker.get_slot(RETRIES_SLOT)
     return dict(value) if isinstance(value, dict) else {}
+
+
+def _set_in(events: list[EventType], slot: str, default: Any) -> Any:
+    """The last value `events` set for `slot`, else `default`."""
+    values = [e.get("value") for e in events if e.get("event") == "slot" and e.get("name") == slot]
+    return values[-1] if values else default
 
 
 class ValidateAdvisorForm(SlotHooks, FormValidationAction):
@@ -95,6 +104,8 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
             if noted:
                 dispatcher.utter_message(
                     response="utter_advisor_noted_elsewhere", noted="; ".join(noted))
+        # rasa-sdk updates `tracker.slots` with the events as it goes: read the misses now.
+        misses_before = _retries(tracker)
         events: list[EventType] = await super().run(dispatcher, tracker, domain)
         if asked is None:
             # Nothing asked yet, so the form is being activated: say what the opening
@@ -102,7 +113,50 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
             noted = describe_answers(tracker.slots, advisor_rules())
             if noted:
                 dispatcher.utter_message(response="utter_advisor_noted", noted="; ".join(noted))
-        return events
+        return events + self._prepare_next_question(
+            dispatcher, tracker, asked, misses_before, events)
+
+    @staticmethod
+    def _prepare_next_question(
+        dispatcher: CollectingDispatcher, tracker: Tracker, asked: str | None,
+        misses_before: dict[str, int], events: list[EventType],
+    ) -> list[EventType]:
+        """Say what comes before the next question, and pick its variation.
+
+        Rasa asks the question itself, with `utter_ask_<slot>`, right after this action:
+        one call to the action server a turn instead of two (issue 14).
+        """
+        next_question = _set_in(events, REQUESTED_SLOT, asked)
+        retries = _set_in(events, RETRIES_SLOT, misses_before) or {}
+        misses = retries.get(next_question, 0) if next_question in FORM_QUESTIONS else 0
+        asking = asking_after(misses)
+        if asked is not None and next_question == asked and misses > misses_before.get(asked, 0):
+            # Missed just now; not when the form resumes after an FAQ question.
+            for response in asking.said_before:
+                dispatcher.utter_message(response=response)
+        if bool(tracker.get_slot(EXPLAIN_SLOT)) == asking.explained:
+            return []
+        if asked is not None and not any(
+            e.get("event") == "slot" and e.get("name") != REQUESTED_SLOT for e in events
+        ):
+            # A lone slot event would count as an answer, and Rasa would not reject the
+            # form for an FAQ question. Misses and the question change only with an
+            # answer or a miss, which set slots themselves.
+            return []
+        return [SlotSet(EXPLAIN_SLOT, asking.explained)]
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> EventType:
+        """Always name the next question, so that `run` can prepare it.
+
+        rasa-sdk leaves it to Rasa when the required slots are the domain's; Rasa would
+        pick the same one, the first required slot still empty.
+        """
+        required = await self.required_slots(
+            self.domain_slots(domain), dispatcher, tracker, domain)
+        missing = (slot for slot in required if tracker.slots.get(slot) is None)
+        return SlotSet(REQUESTED_SLOT, next(missing, None))
 
     async def required_slots(
         self,
@@ -173,39 +227,6 @@ class ValidateAdvisorForm(SlotHooks, FormValidationAction):
         return {slot: None, RETRIES_SLOT: miss.retries}
 
 
-class _AskAdvisorQuestion(Action, ABC):
-    """Ask one form question; after misses, say so, then explain it with buttons.
-
-    Abstract, so that the action server registers only the subclasses (one a question).
-    """
-
-    @property
-    @abstractmethod
-    def slot_name(self) -> str:
-        """The form slot this action asks for; a subclass sets it as a class attribute."""
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot_name}"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        misses = _retries(tracker).get(self.slot_name, 0)
-        for response in question_responses(self.slot_name, misses):
-            dispatcher.utter_message(response=response)
-        return []
-
-
-def _ask_action_class(field: str) -> type[_AskAdvisorQuestion]:
-    """`ActionAskOsMix` for `os_mix`: one ask action a question, made from the list."""
-    class_name = "ActionAsk" + "".join(part.title() for part in field.split("_"))
-    return type(class_name, (_AskAdvisorQuestion,), {"slot_name": field})
-
-
-# The action server registers every concrete Action subclass, these included.
-ASK_ACTIONS = tuple(_ask_action_class(field) for field in FORM_QUESTIONS)
-
-
 class ActionRecommend(Action):
     """Give the recommendation (again, after a correction) and keep it for the lead."""
 
@@ -272,4 +293,5 @@ class ActionResetAdvisor(Action):
             *(SlotSet(field, None) for field in FIELD_ORDER if field not in fresh),
             SlotSet("advisor_done", False),
             SlotSet(RETRIES_SLOT, None),
+            SlotSet(EXPLAIN_SLOT, False),
         ]

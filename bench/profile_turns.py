@@ -48,9 +48,11 @@ from bot.launcher import LaunchError, free_ports, model_to_serve, start_action_s
 from bot.rasa import action_calls, action_session
 
 VARIANTS = ("rasa-session", "reused-session", "selective-domain", "slim-payload")
-# The actions a form turn calls; their request sizes are reported.
-FORM_ACTIONS = ("validate_advisor_form", "action_ask_os_mix")
-TIMED_ACTION = "action_ask_os_mix"
+# The action every form turn calls, and the one its last turn calls; their request sizes
+# are reported. (A form turn made a second call, `action_ask_<question>`, until Rasa
+# asked the questions itself: actions/advisor.py.)
+FORM_ACTIONS = ("validate_advisor_form", "action_recommend")
+TIMED_ACTION = "action_recommend"
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """What the advisor form does with answers it cannot read: ask again, explain, assume.
 
 A question whose answer was not understood is asked again with a short apology. After
-`TRIES_BEFORE_EXPLAINING` misses in a row it is explained, with buttons, and a person is
-offered; one more miss and the question's default is assumed (and said), so the form
-never loops. Pure: the form's actions keep the counts in a slot and utter the responses
-named here.
+`TRIES_BEFORE_EXPLAINING` misses in a row a person is offered and the question is
+explained, with buttons; one more miss and the question's default is assumed (and said),
+so the form never loops. Pure: the form's validation action keeps the counts in a slot,
+utters what `asking_after` says comes before the question, and sets the slot that picks
+the question's explained variation; Rasa then utters the question itself
+(`utter_ask_<field>`) without another call to the action server.
 """
 
 from __future__ import annotations
@@ -38,8 +40,19 @@ def record_answer(retries: Mapping[str, int], field: str) -> dict[str, int]:
     return {name: count for name, count in retries.items() if name != field}
 
 
-def question_responses(field: str, misses: int) -> list[str]:
-    """The responses that ask `field` after `misses` misses in a row."""
+@dataclass(frozen=True)
+class Asking:
+    """How a question is asked again after a miss."""
+
+    # Responses said just before the question.
+    said_before: tuple[str, ...]
+    # Whether the question comes in its explained variation (`utter_ask_<field>` with
+    # the `advisor_explain_question` condition in domain.yml).
+    explained: bool
+
+
+def asking_after(misses: int) -> Asking:
+    """How a question is asked after `misses` misses in a row (0: as it is)."""
     if misses >= TRIES_BEFORE_EXPLAINING:
-        return [f"utter_explain_{field}", "utter_advisor_offer_person"]
-    return [*(["utter_advisor_retry"] if misses else []), f"utter_ask_{field}"]
+        return Asking(said_before=("utter_advisor_offer_person",), explained=True)
+    return Asking(said_before=("utter_advisor_retry",) if misses else (), explained=False)

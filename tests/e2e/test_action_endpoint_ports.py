@@ -56,8 +56,8 @@ def test_a_custom_action_turn_reaches_the_action_server_on_its_port(
     assert status == 200, f"{body}\n{logs}"
     texts = [str(m.get("text", "")) for m in body]
     assert TURN_FAILED_TEXT not in texts, logs
-    # The first question is asked by action_ask_isolation, which only the action server
-    # runs: its buttons prove the call got there and back.
+    # Rasa asks the first question only after validate_advisor_form, which only the
+    # action server runs, named it: its buttons prove the call got there and back.
     payloads = [b["payload"] for m in body for b in m.get("buttons", [])]
     assert any('"isolation"' in p for p in payloads), f"{body}\n{logs}"
 

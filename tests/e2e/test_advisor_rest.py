@@ -100,7 +100,10 @@ def test_interruption_misses_and_a_correction(assistant: Stack) -> None:  # noqa
     visitor.say("bananas")
     assert "didn't catch that" in visitor.text()
     visitor.say("bananas again")
-    assert "Let me put it another way" in visitor.text()  # explained, with buttons
+    said = visitor.text()
+    assert "talk to sales" in said  # a person is offered,
+    assert "Let me put it another way" in said  # then the question explained, with buttons,
+    assert "Whose code will run" not in said  # instead of asked plainly
     assert any(b["title"] == "Not sure" for m in visitor.last for b in m.get("buttons", []))
     visitor.press("Only our own code")
 

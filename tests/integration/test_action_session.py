@@ -96,7 +96,7 @@ def rasa_as_shipped() -> Iterator[None]:
         action_session.install()
 
 
-async def call_action(url: str, name: str = "action_ask_os_mix") -> list[Any]:
+async def call_action(url: str, name: str = "action_recommend") -> list[Any]:
     """Run a custom action as Rasa's processor does."""
     domain = Domain.empty()
     return list(await RemoteAction(name, EndpointConfig(url=url)).run(
@@ -125,7 +125,7 @@ def test_installed_action_calls_share_one_connection() -> None:
     server = StandInActionServer(free_ports(1)[0])
     asyncio.run(calls_through(server))
     assert (server.requests, server.connections) == (CALLS, 1)
-    assert server.bodies[-1]["next_action"] == "action_ask_os_mix"
+    assert server.bodies[-1]["next_action"] == "action_recommend"
 
 
 @pytest.mark.usefixtures("pooled")
@@ -161,7 +161,7 @@ def test_a_restarted_action_server_gets_a_new_connection() -> None:
 # (answer of the action server or None for no server, the error Rasa raises)
 FAILURES = [
     ((500, {"error": "boom"}), RasaException),
-    ((400, {"action_name": "action_ask_os_mix", "error": "no"}), ActionExecutionRejection),
+    ((400, {"action_name": "action_recommend", "error": "no"}), ActionExecutionRejection),
     ((404, {}), RasaException),
     (None, RasaException),
 ]

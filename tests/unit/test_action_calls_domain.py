@@ -64,7 +64,7 @@ def test_the_readers_are_found() -> None:
     readers = {name for name, cls in actions.items() if reads_domain(cls)}
     assert {"action_show_answer", "action_answer_offering", "validate_advisor_form",
             "validate_lead_form"} <= readers
-    assert not readers & {"action_recommend", "action_ask_os_mix"}
+    assert not readers & {"action_recommend", "action_ask_lead_confirmed"}
 
 
 @pytest.mark.parametrize("name", sorted(registered_actions()))

@@ -6,7 +6,8 @@ import pytest
 
 from bot.advisor.retries import (
     TRIES_BEFORE_EXPLAINING,
-    question_responses,
+    Asking,
+    asking_after,
     record_answer,
     record_miss,
 )
@@ -28,10 +29,11 @@ def test_an_answer_clears_only_its_own_misses() -> None:
 
 
 @pytest.mark.parametrize(
-    ("misses", "responses"),
-    [(0, ["utter_ask_legacy"]),
-     (1, ["utter_advisor_retry", "utter_ask_legacy"]),
-     (TRIES_BEFORE_EXPLAINING, ["utter_explain_legacy", "utter_advisor_offer_person"])],
+    ("misses", "asking"),
+    [(0, Asking(said_before=(), explained=False)),
+     (1, Asking(said_before=("utter_advisor_retry",), explained=False)),
+     (TRIES_BEFORE_EXPLAINING,
+      Asking(said_before=("utter_advisor_offer_person",), explained=True))],
 )
-def test_the_question_is_asked_again_then_explained(misses: int, responses: list[str]) -> None:
-    assert question_responses("legacy", misses) == responses
+def test_the_question_is_asked_again_then_explained(misses: int, asking: Asking) -> None:
+    assert asking_after(misses) == asking
