@@ -18,6 +18,7 @@ from bot.advisor.answers import (
     NOT_SURE,
     answer_from_candidates,
     apply_correction,
+    correction_from_candidates,
     default_description,
     describe_answers,
     normalise_answer,
@@ -241,9 +242,16 @@ class ActionRecommend(Action):
         events: list[EventType] = []
         previous = tracker.get_slot("recommendation")
         if tracker.get_slot("advisor_done") and isinstance(previous, dict):
+            mentioned = profile_slots_set_by_latest_message(tracker)
+            reading = None if mentioned else correction_from_candidates(
+                tracker.latest_message.get("answer_candidates"), FIELD_ORDER)
+            if reading:
+                # A short reply ("no databases"): its clear reading, as if it were an entity.
+                field, value = reading
+                answers[field], mentioned = ([value] if field == "os_mix" else value), [field]
             answers, changed = apply_correction(
                 answers,
-                profile_slots_set_by_latest_message(tracker),
+                mentioned,
                 previous.get("profile") or {},
                 tracker.latest_message.get("text") or "",
             )

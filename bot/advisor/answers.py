@@ -347,6 +347,39 @@ def answer_from_candidates(field: str, candidates: Any) -> Any:
     return normalise_answer(field, reading.get("value"))
 
 
+# After the recommendation no question is being asked, so a reply that names no field
+# ("no databases", "minutes r fine": too short to be an entity) is a correction only when
+# its best reading is clear on its own and well ahead of every other field's.
+CORRECTION_MIN_SCORE = 0.55
+CORRECTION_MIN_MARGIN = 0.05
+CORRECTION_LEAD = 0.2
+
+
+def correction_from_candidates(candidates: Any, fields: Collection[str]) -> tuple[str, Any] | None:
+    """The (field, value) a reply after the recommendation corrects, if it is clear.
+
+    Args:
+        candidates: The message's `answer_candidates`: field -> {value, score, margin}.
+        fields: The profile fields a correction may change.
+    """
+    if not isinstance(candidates, Mapping):
+        return None
+    readings = sorted(
+        ((float(reading.get("score", 0)), field, reading)
+         for field, reading in candidates.items()
+         if field in fields and isinstance(reading, Mapping)),
+        key=lambda item: item[0], reverse=True)
+    if not readings:
+        return None
+    score, field, reading = readings[0]
+    if score < CORRECTION_MIN_SCORE or float(reading.get("margin", 0)) < CORRECTION_MIN_MARGIN:
+        return None
+    if len(readings) > 1 and score - readings[1][0] < CORRECTION_LEAD:
+        return None
+    value = normalise_answer(field, reading.get("value"))
+    return None if value is None or value == NOT_SURE else (field, value)
+
+
 def understood_profile(
     answers: Mapping[str, Any], rules: Rules
 ) -> list[dict[str, Any]]:

@@ -394,6 +394,40 @@ async def test_a_correction_after_the_result_changes_the_profile(
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(("candidates", "changed"), [
+    pytest.param({"stateful": {"value": False, "score": 0.95, "margin": 0.33},
+                  "licences": {"value": "none", "score": 0.37, "margin": 0.12}},
+                 {"stateful": False}, id="one clear reading changes its answer"),
+    pytest.param({"stateful": {"value": False, "score": 0.7, "margin": 0.2},
+                  "legacy": {"value": False, "score": 0.6, "margin": 0.2}},
+                 None, id="two close readings change nothing"),
+    pytest.param({"isolation": {"value": "low", "score": 0.9, "margin": 0.03}},
+                 None, id="a reading close to two options changes nothing"),
+])
+async def test_a_short_reply_after_the_result_is_read_from_its_clear_reading(
+    domain: dict[str, Any], dispatcher: CollectingDispatcher,
+    candidates: dict[str, Any], changed: dict[str, Any] | None,
+) -> None:
+    before = {"isolation": "medium", "os_mix": ["linux_only"], "density": "high",
+              "startup": "seconds", "stateful": True, "legacy": False,
+              "team_containers": "strong"}  # fmt: skip
+    done = slot_events(await ActionRecommend().run(
+        CollectingDispatcher(), make_tracker(domain, slots=before, form_active=False), domain))
+    tracker = make_tracker(
+        domain, slots={**before, "advisor_done": True, "recommendation": done["recommendation"]},
+        text="no databases", candidates=candidates, form_active=False)
+    events = slot_events(await ActionRecommend().run(dispatcher, tracker, domain))
+    if changed is None:
+        assert events == {}
+        assert [m["response"] for m in dispatcher.messages] == ["utter_advisor_no_change"]
+    else:
+        assert {f: events[f] for f in changed} == changed
+        assert events["recommendation"]["profile"]["stateful"] is False
+        assert [m["response"] for m in dispatcher.messages] == [
+            "utter_advisor_updated", "utter_advisor_result"]
+
+
+@pytest.mark.asyncio
 async def test_starting_again_forgets_old_answers_but_keeps_new_ones(
     domain: dict[str, Any], dispatcher: CollectingDispatcher
 ) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.advisor.answers import answer_from_candidates
+from bot.advisor.answers import answer_from_candidates, correction_from_candidates
+from bot.advisor.profile import FIELD_ORDER
 from bot.rasa.nlu.answer_fields import (
     AnswerReader,
     WordRules,
@@ -211,3 +212,26 @@ def test_a_statement_about_containers_on_a_system_keeps_its_topic(reader: Answer
         text, {"name": "ask_os_support", "confidence": 0.92},
         _os_entities(text, ("windows", "windows_only"), ("linux", "linux_only")), reader)
     assert promoted is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Too short to be entities, clear enough to say which answer they change.
+        ("no databases", ("stateful", False)),
+        ("minutes r fine", ("startup", "minutes")),
+        ("its stateless", ("stateful", False)),
+        ("seconds", ("startup", "seconds")),
+        # Not corrections: no field, or no clear one.
+        ("thanks!", None),
+        ("cool, makes sense", None),
+        ("what about cost?", None),
+        ("hmm not sure", None),
+        ("isolation isn't a big deal", None),
+    ],
+)
+def test_a_short_reply_after_the_recommendation_corrects_only_a_clear_field(
+    reader: AnswerReader, text: str, expected: tuple[str, Any] | None
+) -> None:
+    _, candidates, _ = read_message(text, {"name": "inform", "confidence": 0.9}, [], reader)
+    assert correction_from_candidates(candidates, FIELD_ORDER) == expected
