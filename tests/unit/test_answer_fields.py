@@ -235,3 +235,25 @@ def test_a_short_reply_after_the_recommendation_corrects_only_a_clear_field(
 ) -> None:
     _, candidates, _ = read_message(text, {"name": "inform", "confidence": 0.9}, [], reader)
     assert correction_from_candidates(candidates, FIELD_ORDER) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The request names the choice and "our app": nothing about the workload.
+        ("help me pick vms vs containers for our app", {}),
+        ("help with choosing for our web shop", {}),
+        # What follows a request, or a quantity said in it, still describes it.
+        ("help me choose, we run 200 linux microservices and customers upload code",
+         {"density": "high", "isolation": "untrusted"}),
+        ("recommend: lots of small services, all our own code",
+         {"density": "high", "isolation": "medium"}),
+    ],
+)
+def test_a_request_for_advice_is_not_read_as_a_description(
+    reader: AnswerReader, text: str, expected: dict[str, Any]
+) -> None:
+    entities, _, _ = read_message(text, {"name": "ask_use_case_recommendation",
+                                         "confidence": 0.9}, [], reader)
+    read = {e["entity"]: e["value"] for e in entities if e["entity"] in reader.fields}
+    assert read == expected

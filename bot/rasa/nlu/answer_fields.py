@@ -78,6 +78,9 @@ QUESTION_WORDS = frozenset({
     "what", "whats", "what's", "how", "why", "when", "where", "which", "who", "is", "are",
     "can", "could", "does", "do", "did", "should", "would", "will", "isn't", "aren't",
     "doesn't", "question", "noob", "dumb", "q"})
+# A clause that asks for advice is read as a question is ("help me pick: VMs or containers
+# for our app": "for our app" does not describe the workload); the clauses after it may.
+REQUEST_WORDS = frozenset({"help", "recommend", "advise", "suggest"})
 # Words before the first word that says whether a message is a question.
 LEADING_FILLERS = frozenset({"hi", "hello", "hey", "ok", "okay", "so", "well", "and",
                              "also", "hmm", "um", "quick", "please", "thanks"})
@@ -491,6 +494,13 @@ def with_report_labels(options: AnswerOptions) -> AnswerOptions:
     return replace(options, fields=fields)
 
 
+def _first_word(text: str) -> str:
+    """The word that says whether `text` asks: "hi, can you ..." is a question all the
+    same, as greetings and fillers come first."""
+    words = (word.strip(",.:!") for word in text.lower().split())
+    return next((word for word in words if word not in LEADING_FILLERS), "")
+
+
 def read_message(text: str, intent: Mapping[str, Any] | None,
                  existing: Sequence[Mapping[str, Any]], reader: AnswerReader
                  ) -> tuple[list[dict[str, Any]], dict[str, Any], str | None]:
@@ -506,9 +516,7 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
     # A question keeps its topic whether or not it ends with "?": forum titles often don't
     # ("how to run windows containers on a linux host").
     words = text.lower().split()
-    # "hi, can you ..." is a question all the same: greetings and fillers come first.
-    first = next((w for w in (w.strip(",.:!") for w in words) if w not in LEADING_FILLERS),
-                 "")
+    first = _first_word(text)
     # A question mark anywhere makes it a question ("can I run windows inside a
     # container? thanks").
     statement = "?" not in text and first not in QUESTION_WORDS
@@ -517,6 +525,8 @@ def read_message(text: str, intent: Mapping[str, Any] | None,
         # "can you recommend something for our apps"): only what is said plainly
         # describes the visitor's own workload.
         readings = [r for r in readings if r.score >= QUESTION_THRESHOLD]
+    readings = [r for r in readings if r.score >= QUESTION_THRESHOLD or r.by_words
+                or _first_word(r.text) not in REQUEST_WORDS]
     fields = [*reader.fields, *NAMED_FIELDS]
     entities = merge_entities(existing, readings, fields)
     if not any(e.get("entity") == "workload_count" for e in entities):
