@@ -54,6 +54,7 @@ from sqlalchemy.pool import QueuePool
 
 from bot.rasa.action_calls import install as install_action_call_checks
 from bot.rasa.action_session import install as install_action_session
+from bot.rasa.form_mappings import install as install_unique_mapping_cache
 from bot.rasa.tracker_cache import Fingerprint, TrackerCache
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ class StrictSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         # ... and calls the action server through one reused HTTP session instead of a
         # new connection per call (bot/rasa/action_session.py, issue 14).
         install_action_session()
+        # ... and works out a form's unique entity mappings once, not for every mapping
+        # of every form turn (bot/rasa/form_mappings.py, issue 14).
+        install_unique_mapping_cache()
         # Endpoint files deliver numbers as strings when they come from ${VARIABLES}.
         self.retries = max(1, int(retries))
         self.retry_wait_s = float(retry_wait_s)
