@@ -4,10 +4,10 @@ that does not re-check its schema.
 Rasa 3.6 validates every action server response with `jsonschema.validate(response,
 schema)`. That function first checks the *schema* against the JSON Schema metaschema, and
 Rasa's event schema is large (every event type, `allOf` and `$ref`s), so the check costs
-tens of milliseconds of CPU on every custom action call; a form turn makes two calls (the
-validation action, then the ask action), and that check was most of its time (see
-bench/README.md, "Profile of a form turn"). The response itself takes under 1 ms to
-validate.
+tens of milliseconds of CPU on every custom action call; a form turn then made two calls
+(the validation action, then the ask action; now one), and that check was most of its
+time (see bench/README.md, "Profile of a form turn"). The response itself takes under 1 ms
+to validate.
 
 `install()` replaces `RemoteAction._validate_action_result` with one that validates the
 response with validators built once for the same schema: the same checks and the same

@@ -2,9 +2,9 @@
 
 Rasa 3.6 calls the action server through `EndpointConfig.request`, which opens a new
 aiohttp `ClientSession` for every call, and so a new TCP connection (and a new
-connection on the action server's side) for every custom action. A form turn makes two
-calls (the validation action, then the ask action), each of them paying for the session,
-the connection and its teardown.
+connection on the action server's side) for every custom action. Every form turn makes
+a call (its validation action), each of them paying for the session, the connection and
+its teardown.
 
 `install()` makes every `RemoteAction` call its endpoint through a `PooledActionEndpoint`:
 the same endpoint (URL, headers, token, `enable_selective_domain`, ...) whose `session()`
